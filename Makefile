@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# uv is bootstrapped from PyPI into .tools/ (nothing installed by hand); the project
+# environment is .venv/, synced from uv.lock so every machine gets the same versions.
+PYTHON ?= python3
+UV := .tools/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced
+export DAGSTER_HOME ?= $(CURDIR)
+
+.PHONY: demo test lint bench setup clean
+
+setup: $(STAMP)
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.13,<0.14"
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-groups --quiet
+	@touch $(STAMP)
+
+uv.lock: pyproject.toml | $(UV)
+	$(UV) lock --quiet
+
+demo: $(STAMP)
+	$(VENV)/bin/python -m pipeline demo
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check pipeline tests bench
+	$(VENV)/bin/python -m pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf .tools $(VENV) data/*.duckdb* data/export data/demo

@@ -1,0 +1,1 @@
+"""Usage and billing warehouse for 360dialog partners."""
