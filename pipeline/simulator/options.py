@@ -1,0 +1,71 @@
+"""What a simulator run looks like: its size, credentials, limits and injected faults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+RetryAfterPolicy = Literal["always", "never", "sometimes"]
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Faults injected into the balance and list endpoints, on a request-counter schedule.
+
+    Every ``*_every`` is a period N counted over faultable requests (0 switches the fault off):
+    the N-th, 2N-th, ... request gets the fault, so a run is reproducible request by request.
+    """
+
+    error_burst_every: int = 0  # every N-th request starts a burst of 5xx answers ...
+    error_burst_length: int = 1  # ... this many in a row (cycling 500, 502, 503)
+    drop_every: int = 0  # connection closed mid-body (client sees a protocol error)
+    slow_every: int = 0  # answer only after slow_seconds
+    slow_seconds: float = 5.0
+    rate_limit_every: int = 0  # forced 429, whatever the sliding window says
+    token_expiry_every: int = 0  # all bearer tokens are revoked just before this request
+    schema_drift: bool = False  # unknown usage category on some rows, optional fields missing
+
+    def __post_init__(self) -> None:
+        periods = (self.error_burst_every, self.drop_every, self.slow_every,
+                   self.rate_limit_every, self.token_expiry_every)
+        if min(periods) < 0 or self.error_burst_length < 1 or self.slow_seconds < 0:
+            raise ValueError("fault periods must be >= 0, burst length >= 1, slow_seconds >= 0")
+        if self.error_burst_every and self.error_burst_length >= self.error_burst_every:
+            raise ValueError("error_burst_length must be shorter than error_burst_every")
+
+
+@dataclass(frozen=True)
+class SimulatorOptions:
+    """Everything that shapes one simulator run; the same options give the same responses."""
+
+    seed: int = 7
+    clients: int = 25
+    max_channels_per_client: int = 3
+    history_days: int = 1200  # usage from today - history_days up to yesterday (UTC)
+    today: date | None = None  # None: the real current UTC date; pin it for reproducible tests
+    partner_id: str = "simPA"
+    api_key: str = field(default="sim-api-key", repr=False)
+    username: str = "partner@example.com"
+    password: str = field(default="sim-password", repr=False)
+    balance_rate: tuple[int, float] | None = (5, 30.0)  # per client on /info/balance; None: off
+    retry_after: RetryAfterPolicy = "sometimes"
+    max_page_size: int = 100
+    token_ttl_seconds: float = 3600.0
+    max_window_days: int | None = 366  # widest /info/balance window (clipped to history)
+    cancellation_delay_seconds: float = 5.0  # cancelled channel turns pending_deletion after this
+    latency_seconds: float = 0.0  # added to every request
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: a free port
+    faults: Faults = field(default_factory=Faults)
+
+    def __post_init__(self) -> None:
+        if self.clients < 0 or self.max_channels_per_client < 1 or self.history_days < 1:
+            raise ValueError("clients >= 0, max_channels_per_client >= 1, history_days >= 1")
+        if self.max_page_size < 1:
+            raise ValueError("max_page_size must be >= 1")
+        rate = self.balance_rate
+        if rate is not None and (rate[0] < 1 or rate[1] <= 0):
+            raise ValueError("balance_rate must be (count >= 1, seconds > 0) or None")
+        if self.retry_after not in ("always", "never", "sometimes"):
+            raise ValueError("retry_after must be always, never or sometimes")

@@ -1,0 +1,44 @@
+"""GET .../clients/{client_id}/info/balance: usage and balance, rate limited per client."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from .access import Faultable
+from .balance import DEFAULT_END, DEFAULT_START, balance_body, parse_balance_query
+from .wire import ExactJSONResponse
+
+router = APIRouter()
+
+
+@router.get("/partners/{partner_id}/clients/{client_id}/info/balance", tags=["Balance & Usage"],
+            summary="Client balance and usage",
+            description="At most N requests per window per client (default 5 per 30 s), "
+                        "then 429, sometimes with Retry-After.")
+async def client_balance(
+    client_id: str,
+    call: Faultable,
+    start_date: Annotated[int, Query(ge=0, description="UNIX seconds, UTC, inclusive")] = (
+        DEFAULT_START),
+    end_date: Annotated[int, Query(ge=0, description="UNIX seconds, UTC, inclusive")] = (
+        DEFAULT_END),
+    granularity: Annotated[str, Query(description="day or month (either case)")] = "month",
+    app_id: Annotated[list[str] | None, Query(
+        description="app ids: comma-separated and/or repeated")] = None,
+) -> Response:
+    runtime = call.runtime
+    client = runtime.client(client_id)
+    if (replacement := await call.apply_fault()) is not None:
+        return replacement
+    if runtime.balance_limit is not None:
+        runtime.balance_limit.admit(client.id)
+    world = runtime.world
+    query = parse_balance_query(start_date, end_date, granularity, app_id,
+                                (world.history_start, world.today - timedelta(days=1)),
+                                runtime.options.max_window_days)
+    body = balance_body(client, runtime.usage, query, runtime.faults.faults.schema_drift)
+    return ExactJSONResponse(body)

@@ -1,0 +1,151 @@
+"""Runs the simulator with uvicorn in a background thread on loopback; the handle tests use."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any, Literal
+
+import uvicorn
+
+from .app import create_app
+from .faults import ConnectionDropped
+from .options import Faults, SimulatorOptions
+from .requestlog import RequestRecord
+from .runtime import Runtime
+from .usage import monthly_rows
+
+
+class _HideDroppedConnections(logging.Filter):
+    """A dropped connection is an injected fault, not a server error worth a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+logging.getLogger("uvicorn.error").addFilter(_HideDroppedConnections())
+
+
+class Simulator:
+    """A running simulator: where it listens, its credentials, and hooks for tests."""
+
+    def __init__(self, runtime: Runtime, host: str, port: int) -> None:
+        self._runtime = runtime
+        self.host = host
+        self.port = port
+        self.base_url = f"http://{host}:{port}/api/v2"
+        self.partner_id = runtime.options.partner_id
+
+    def __repr__(self) -> str:
+        return f"Simulator(base_url={self.base_url!r}, partner_id={self.partner_id!r})"
+
+    @property
+    def api_key(self) -> str:
+        return self._runtime.options.api_key
+
+    @property
+    def username(self) -> str:
+        return self._runtime.options.username
+
+    @property
+    def password(self) -> str:
+        return self._runtime.options.password
+
+    @property
+    def options(self) -> SimulatorOptions:
+        return self._runtime.options
+
+    @property
+    def first_usage_day(self) -> date:
+        return self._runtime.world.history_start
+
+    @property
+    def today(self) -> date:
+        """The simulator's today (UTC): usage reaches the day before."""
+        return self._runtime.world.today
+
+    def client_ids(self) -> list[str]:
+        return sorted(self._runtime.world.clients)
+
+    def channel_app_ids(self, client_id: str) -> list[str]:
+        return sorted(ch.app_id for ch in self._runtime.world.channels_of(client_id))
+
+    def client_currency(self, client_id: str) -> str:
+        """The ISO currency (upper case) the client is billed in."""
+        return self._runtime.client(client_id).currency
+
+    def channel_count(self) -> int:
+        return sum(len(self._runtime.world.channels_of(c)) for c in self._runtime.world.clients)
+
+    def payment_mode(self, client_id: str) -> Literal["partner", "direct"]:
+        return "partner" if self._runtime.client(client_id).partner_paid else "direct"
+
+    def expected_usage(self, client_id: str, start: date, end: date,
+                       granularity: Literal["day", "month"] = "day",
+                       app_ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """Exactly the usage rows the API serves for start..end (inclusive), money as Decimal,
+        under the faults currently set (schema drift changes rows)."""
+        runtime = self._runtime
+        rows = runtime.usage.day_rows(runtime.client(client_id), start, end,
+                                      None if app_ids is None else frozenset(app_ids),
+                                      runtime.faults.faults.schema_drift)
+        return monthly_rows(rows) if granularity == "month" else rows
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self._runtime.log.snapshot()
+
+    def clear_requests(self) -> None:
+        self._runtime.log.clear()
+
+    @property
+    def faults(self) -> Faults:
+        return self._runtime.faults.faults
+
+    def set_faults(self, faults: Faults) -> None:
+        """Switches faults now; the fault schedule's request counter starts again."""
+        self._runtime.faults.set(faults)
+
+    def expire_tokens(self) -> None:
+        """Revokes every bearer token issued so far."""
+        self._runtime.credentials.revoke_all_tokens()
+
+
+@contextmanager
+def run_simulator(opts: SimulatorOptions | None = None) -> Iterator[Simulator]:
+    """Serves the simulator until the block ends; binds opts.port (0: a free port)."""
+    opts = opts or SimulatorOptions()
+    runtime = Runtime.create(opts)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((opts.host, opts.port))
+    config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off",
+                            access_log=False, timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
+                              name="d360-simulator", daemon=True)
+    thread.start()
+    try:
+        _wait_started(server, thread)
+        yield Simulator(runtime, opts.host, sock.getsockname()[1])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=0.5)
+        if thread.is_alive():  # requests still in flight (a slow fault): stop waiting for them
+            server.force_exit = True
+            thread.join(timeout=5)
+        sock.close()
+
+
+def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the simulator's server did not start")
+        time.sleep(0.005)
+
