@@ -1,0 +1,45 @@
+"""The proactive per-client limiter keeps a well-configured run free of 429s."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pipeline.partner_api import PartnerApiClient
+
+from .conftest import TODAY, balance_requests, config_for, run, simulator
+
+
+def test_twelve_windows_of_one_client_get_no_429():
+    with simulator(clients=2, balance_rate=(5, 1.0), latency_seconds=0.01) as sim:
+        cid = sim.client_ids()[0]
+        start, end = TODAY - timedelta(days=12), TODAY - timedelta(days=1)
+
+        async def scenario():
+            config = config_for(sim, balance_rate=(5, 1.0), window_days=1)
+            async with PartnerApiClient(config) as api:
+                return await api.fetch_usage([cid], start, end), api.stats
+
+        fetch, stats = run(scenario())
+        assert fetch.failures == {} and len(fetch.windows) == 12
+        statuses = [r.status for r in balance_requests(sim, cid)]
+        assert statuses == [200] * 12
+        assert stats.rate_limited == 0
+        # 12 requests at 5 per second: the third batch can start only ~2 s after the first.
+        assert stats.throttled_seconds > 1.5
+
+
+def test_clients_are_fetched_concurrently_within_the_bound():
+    with simulator(clients=6, balance_rate=(5, 1.0), latency_seconds=0.2) as sim:
+        ids = sim.client_ids()
+        start = end = TODAY - timedelta(days=1)
+
+        async def scenario():
+            async with PartnerApiClient(config_for(sim, concurrency=3)) as api:
+                return await api.fetch_usage(ids, start, end)
+
+        fetch = run(scenario())
+        assert fetch.failures == {}
+        finished = sorted(r.at for r in balance_requests(sim))
+        # 6 requests of 0.2 s each, 3 at a time: two waves, not six requests in a row.
+        assert finished[-1] - finished[0] < 0.6
+        assert finished[3] - finished[0] > 0.1

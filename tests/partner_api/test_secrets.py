@@ -1,0 +1,86 @@
+"""No API key, password or token appears in any log record (httpx/httpcore included) or error."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+
+import pytest
+
+from pipeline.partner_api import (
+    AuthenticationError,
+    PartnerApiClient,
+    PartnerApiError,
+    RetryPolicy,
+    Secret,
+)
+from pipeline.simulator import Faults
+
+from .conftest import config_for, run, simulator
+
+JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
+LOGGERS = ("httpx", "httpcore", "pipeline.partner_api", "")
+
+
+@pytest.fixture
+def debug_logs(caplog):
+    for name in LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
+
+
+def test_credentials_never_reach_logs_errors_or_reprs(debug_logs):
+    faults = Faults(token_expiry_every=3, error_burst_every=4, error_burst_length=1, drop_every=5)
+    with simulator(clients=3, faults=faults) as sim:
+        texts: list[str] = []
+
+        async def scenario():
+            login = config_for(sim, login=True, concurrency=1)
+            async with PartnerApiClient(login) as api:
+                texts.append(repr(api))
+                texts.append(repr(login))
+                await api.list_clients()
+                fetch = await api.fetch_usage(sim.client_ids(), date(2024, 1, 1), date(2024, 2, 9))
+                texts.extend(str(e) for e in fetch.failures.values())
+                texts.append(repr(api.stats))
+            impatient = RetryPolicy(max_attempts=1, base_delay=0.0, max_delay=0.0)
+            for config in (
+                config_for(sim, api_key=Secret("bad-key-1234")),
+                config_for(sim, login=True, password=Secret("bad-password-1234")),
+                config_for(sim, retry=impatient),
+            ):
+                async with PartnerApiClient(config) as api:
+                    try:
+                        await api.fetch_usage(sim.client_ids(), date(2024, 1, 1), date(2024, 2, 9))
+                        await api.list_channels()
+                    except PartnerApiError as error:
+                        texts.append(str(error))
+                        texts.append(repr(error))
+
+        run(scenario())
+        logged = "\n".join(r.getMessage() for r in debug_logs.records)
+        everything = logged + "\n" + "\n".join(texts)
+        assert "HTTP Request" in logged  # httpx did log every request at INFO
+        assert "send_request_headers" in logged  # and httpcore at DEBUG
+        assert any("refused" in t for t in texts)
+        for secret in (sim.api_key, sim.password, "bad-key-1234", "bad-password-1234"):
+            assert secret not in everything
+        assert not JWT.search(everything)
+
+
+def test_a_login_error_does_not_carry_the_password_in_its_cause_chain(sim):
+    async def scenario():
+        config = config_for(sim, login=True, password=Secret("bad-password-1234"))
+        async with PartnerApiClient(config) as api:
+            with pytest.raises(AuthenticationError) as caught:
+                await api.list_clients()
+            return caught.value
+
+    error = run(scenario())
+    chain = []
+    cause: BaseException | None = error
+    while cause is not None:
+        chain.append(repr(cause) + str(cause) + repr(vars(cause)))
+        cause = cause.__cause__ or cause.__context__
+    assert "bad-password-1234" not in "".join(chain)
