@@ -1,0 +1,88 @@
+"""`/info/balance` responses -> balance_snapshots rows: one per response, observed when fetched."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC
+from typing import Any
+
+import polars as pl
+
+from pipeline.transform.errors import UsageFormatError, show_value
+from pipeline.transform.parsing import (
+    RawBalance,
+    cast_exact,
+    first_problem,
+    parse_balance_body,
+    utc_timestamp,
+)
+from pipeline.transform.schemas import BALANCE_SNAPSHOTS
+
+_REQUIRED = ("balance",)
+_MONEY = (
+    "balance",
+    "last_renewal_amount",
+    "estimated_template_cost",
+    "bi_price_for_currency_and_client_country",
+    "ui_price_for_currency_and_client_country",
+)
+_WHERE = "balance"  # stands for the period in error messages: these fields are not per period
+
+
+def balance_snapshots_frame(responses: Sequence[RawBalance]) -> pl.DataFrame:
+    """One balance_snapshots row per response (schema BALANCE_SNAPSHOTS), observed_at = fetched_at.
+
+    `balance` and `currency` are required; last_renewal, estimated_template_cost and the
+    bi_/ui_ prices are null when absent. Two responses of a client fetched at the same instant
+    share a key: the later one in `responses` wins.
+    """
+    text = pl.DataFrame(
+        [_snapshot_fields(response) for response in responses],
+        schema={"client_id": pl.String, "observed_at": BALANCE_SNAPSHOTS["observed_at"]}
+        | {name: pl.String for name in BALANCE_SNAPSHOTS.names()[2:]},
+        orient="row",
+    )
+    typed = cast_exact(text, counts=(), money=_MONEY, required=_REQUIRED, report=_report)
+    renewal = utc_timestamp(pl.col("last_renewal_date"))
+    found = first_problem(
+        typed, {"last_renewal_date": pl.col("last_renewal_date").is_not_null() & renewal.is_null()}
+    )
+    if found is not None:
+        row, field = found
+        raise _report(row, field, f"is not an ISO timestamp with offset: {show_value(row[field])}")
+    return (
+        typed.with_columns(renewal.alias("last_renewal_date"))
+        .unique(["client_id", "observed_at"], keep="last", maintain_order=True)
+        .select(BALANCE_SNAPSHOTS.names())
+    )
+
+
+def _report(row: dict[str, Any], field: str, problem: str) -> UsageFormatError:
+    return UsageFormatError(row["client_id"], _WHERE, field, problem)
+
+
+def _snapshot_fields(response: RawBalance) -> tuple[Any, ...]:
+    """The snapshot's fields of one response as text, in BALANCE_SNAPSHOTS order."""
+    body = parse_balance_body(response, _WHERE)
+    currency = body.get("currency")
+    if not (isinstance(currency, str) and currency.strip()):
+        raise UsageFormatError(response.client_id, _WHERE, "currency", "is missing")
+    renewal = body.get("last_renewal") or {}
+    if not isinstance(renewal, Mapping):
+        raise UsageFormatError(response.client_id, _WHERE, "last_renewal", "is not an object")
+    return (
+        response.client_id,
+        response.fetched_at.astimezone(UTC),
+        _scalar_text(body.get("balance")),
+        currency.strip().upper(),
+        _scalar_text(renewal.get("date")),
+        _scalar_text(renewal.get("amount")),
+        _scalar_text(body.get("estimated_template_cost")),
+        _scalar_text(body.get("bi_price_for_currency_and_client_country")),
+        _scalar_text(body.get("ui_price_for_currency_and_client_country")),
+    )
+
+
+def _scalar_text(value: object) -> str | None:
+    """Numbers arrive as literal text already; anything else stays visible so the checks fail."""
+    return value if value is None or isinstance(value, str) else repr(value)

@@ -1,0 +1,146 @@
+"""Exact parsing of raw `/info/balance` text: JSON numbers stay strings until polars casts them.
+
+Floats never appear: `json.loads` hands numbers over as their literal text, and the casts below
+check every literal first, because polars' decimal cast silently rounds excess decimal places
+(`"0.07120000000000001"` becomes `0.0712`) and turns garbage into null.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from pipeline.transform.errors import UsageFormatError, show_value
+from pipeline.transform.schemas import MONEY, MONEY_SCALE
+
+_DECIMAL_LITERAL = r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
+_COUNT_LITERAL = r"^\d+$"
+
+
+@dataclass(frozen=True)
+class RawBalance:
+    """One `/info/balance` response body exactly as received, so the transform can be replayed."""
+
+    client_id: str
+    raw_text: str
+    fetched_at: datetime  # timezone-aware (stored as UTC)
+
+    def __post_init__(self) -> None:
+        if self.fetched_at.tzinfo is None or self.fetched_at.utcoffset() is None:
+            # a naive time would be read as local time somewhere down the line
+            raise ValueError(f"RawBalance.fetched_at must be timezone-aware ({self.client_id})")
+
+
+def parse_balance_body(response: RawBalance, where: str) -> dict[str, Any]:
+    """The response body as a dict, every JSON number kept as its literal text.
+
+    Exactness is decided later, column-wise in polars. `where` fills the error's period slot.
+    """
+    try:
+        body = json.loads(response.raw_text, parse_float=str, parse_int=str)
+    except json.JSONDecodeError as error:
+        raise UsageFormatError(
+            response.client_id, where, "(body)", f"is not JSON: {error}"
+        ) from None
+    if not isinstance(body, dict):
+        raise UsageFormatError(response.client_id, where, "(body)", "is not a JSON object")
+    return body
+
+
+def utc_timestamp(text: pl.Expr) -> pl.Expr:
+    """ISO-8601 text with an offset (`2024-01-10T09:59:19Z`, fractions allowed) -> Datetime UTC.
+
+    Null where the text does not parse; callers decide whether that is an error.
+    """
+    return text.str.to_datetime(format="%+", time_unit="us", time_zone="UTC", strict=False)
+
+
+def decimal_scale(text: pl.Expr) -> pl.Expr:
+    """Decimal places a literal needs: fraction digits (less trailing zeros) minus exponent."""
+    mantissa = text.str.replace(r"[eE].*$", "")
+    fraction = mantissa.str.extract(r"\.(\d+)$", 1).str.strip_chars_end("0").str.len_chars()
+    exponent = text.str.extract(r"[eE]([+-]?\d+)$", 1).cast(pl.Int64, strict=False)
+    return fraction.fill_null(0).cast(pl.Int64) - exponent.fill_null(0)
+
+
+def money_problem(text: pl.Expr) -> pl.Expr:
+    """True where a non-null literal is not an exact decimal that fits MONEY."""
+    well_formed = text.str.contains(f"^{_DECIMAL_LITERAL}$") & (decimal_scale(text) <= MONEY_SCALE)
+    fits = text.str.to_decimal(scale=MONEY_SCALE).is_not_null()
+    return text.is_not_null() & ~(well_formed & fits).fill_null(False)
+
+
+def count_problem(text: pl.Expr) -> pl.Expr:
+    """True where a non-null literal is not a non-negative integer that fits Int64."""
+    fits = text.str.contains(_COUNT_LITERAL) & text.cast(pl.Int64, strict=False).is_not_null()
+    return text.is_not_null() & ~fits.fill_null(False)
+
+
+def first_problem(
+    frame: pl.DataFrame, problems: Mapping[str, pl.Expr]
+) -> tuple[dict[str, Any], str] | None:
+    """The first row (as a dict) with a problem and the name of the field at fault, if any.
+
+    All checks run column-wise; only the single offending row is brought back to Python.
+    """
+    if not problems or frame.is_empty():
+        return None
+    flags = frame.select(**{name: expr.fill_null(False) for name, expr in problems.items()})
+    any_flag = flags.select(pl.any_horizontal(pl.all())).to_series()
+    if not any_flag.any():
+        return None
+    index = any_flag.arg_true()[0]
+    flagged = flags.row(index, named=True)
+    field = next(name for name, bad in flagged.items() if bad)
+    return frame.row(index, named=True), field
+
+
+ProblemReport = Callable[[dict[str, Any], str, str], Exception]
+"""Builds the exception for (offending row, field, one-line problem)."""
+
+
+def cast_exact(
+    frame: pl.DataFrame,
+    *,
+    counts: Sequence[str],
+    money: Sequence[str],
+    required: Collection[str],
+    report: ProblemReport,
+) -> pl.DataFrame:
+    """Validate text columns as counts (Int64 >= 0) and money (MONEY), then cast them.
+
+    Null is allowed except in `required` columns. Raises `report(...)` for the first bad value.
+    """
+    problems = {c: count_problem(pl.col(c)) for c in counts}
+    problems |= {c: money_problem(pl.col(c)) for c in money}
+    problems = {
+        c: (pl.col(c).is_null() | check) if c in required else check
+        for c, check in problems.items()
+    }
+    found = first_problem(frame, problems)
+    if found is not None:
+        row, field = found
+        value = row[field]
+        if value is None:
+            problem = "is missing"
+        elif field in money:
+            problem = _money_reason(value)
+        else:
+            problem = f"is not a non-negative integer: {show_value(value)}"
+        raise report(row, field, problem)
+    return frame.with_columns(
+        [pl.col(c).cast(pl.Int64) for c in counts]
+        + [pl.col(c).str.to_decimal(scale=MONEY_SCALE).cast(MONEY) for c in money]
+    )
+
+
+def _money_reason(value: str) -> str:
+    if re.fullmatch(_DECIMAL_LITERAL, value):
+        return f"has more than {MONEY_SCALE} decimal places or is out of range: {show_value(value)}"
+    return f"is not a decimal number: {show_value(value)}"

@@ -1,0 +1,127 @@
+"""The polars schemas of every frame the transform stage produces, stated up front.
+
+Column names and order follow the warehouse tables in the interface contract; the DuckDB DDL is
+written from the same list (MONEY = DECIMAL(38, 10), TIMESTAMPTZ = Datetime("us", "UTC")).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+MONEY = pl.Decimal(38, 10)
+MONEY_SCALE = 10
+UTC_TIMESTAMP = pl.Datetime("us", "UTC")
+
+USAGE_DAILY = pl.Schema(
+    {
+        "client_id": pl.String,
+        "usage_date": pl.Date,
+        "currency": pl.String,
+        "quantity": pl.Int64,
+        "paid_quantity": pl.Int64,
+        "free_quantity": pl.Int64,
+        "free_tier": pl.Int64,
+        "free_entry_point": pl.Int64,
+        "total_price": MONEY,
+    }
+)
+
+USAGE_BY_CATEGORY = pl.Schema(
+    {
+        "client_id": pl.String,
+        "usage_date": pl.Date,
+        "currency": pl.String,
+        "category": pl.String,
+        "category_family": pl.String,
+        "quantity": pl.Int64,
+        "paid_quantity": pl.Int64,
+        "price": MONEY,
+    }
+)
+
+# usage_frames adds this to both usage frames: when the response the row came from was fetched
+# (feeds usage_coverage and tells which of two overlapping responses won).
+FETCHED_AT = pl.Schema({"fetched_at": UTC_TIMESTAMP})
+
+BALANCE_SNAPSHOTS = pl.Schema(
+    {
+        "client_id": pl.String,
+        "observed_at": UTC_TIMESTAMP,
+        "balance": MONEY,
+        "currency": pl.String,
+        "last_renewal_date": UTC_TIMESTAMP,
+        "last_renewal_amount": MONEY,
+        "estimated_template_cost": MONEY,
+        "bi_price_for_currency_and_client_country": MONEY,
+        "ui_price_for_currency_and_client_country": MONEY,
+    }
+)
+
+RAW_BALANCE_RESPONSES = pl.Schema(
+    {
+        "client_id": pl.String,
+        "window_start": pl.Date,
+        "window_end": pl.Date,
+        "granularity": pl.String,
+        "fetched_at": UTC_TIMESTAMP,
+        "response_text": pl.String,
+    }
+)
+
+FAMILY_MISMATCHES = pl.Schema(
+    {
+        "client_id": pl.String,
+        "usage_date": pl.Date,
+        "category_family": pl.String,
+        "measure": pl.String,  # quantity | paid_quantity | total_price
+        "expected": MONEY,  # the row's total in usage_daily (counts widened to MONEY, exactly)
+        "actual": MONEY,  # the family's sum in usage_by_category
+    }
+)
+
+CLIENTS = pl.Schema(
+    {
+        "client_id": pl.String,
+        "name": pl.String,
+        "status": pl.String,
+        "organisation": pl.String,
+        "max_channels": pl.Int64,
+        "created_at": UTC_TIMESTAMP,
+        "modified_at": UTC_TIMESTAMP,
+        "partner_payload": pl.String,
+        "business_vertical": pl.String,
+        "timezone": pl.String,
+        "country": pl.String,
+        "language": pl.String,
+        "email": pl.String,
+        "observed_at": UTC_TIMESTAMP,
+    }
+)
+
+CHANNELS = pl.Schema(
+    {
+        "channel_id": pl.String,
+        "client_id": pl.String,
+        "app_id": pl.String,
+        "phone_number": pl.String,
+        "phone_name": pl.String,
+        "hub_status": pl.String,
+        "status": pl.String,
+        "account_mode": pl.String,
+        "current_quality_rating": pl.String,
+        "current_limit": pl.String,
+        "hosting_platform_type": pl.String,
+        "data_localization_region": pl.String,
+        "tier": pl.String,
+        "waba_account_id": pl.String,
+        "created_at": UTC_TIMESTAMP,
+        "billing_started_at": UTC_TIMESTAMP,
+        "cancelled_at": UTC_TIMESTAMP,
+        "terminated_at": UTC_TIMESTAMP,
+        "observed_at": UTC_TIMESTAMP,
+    }
+)
+
+# What usage_frames returns: the table columns, then fetched_at.
+USAGE_DAILY_FRAME = pl.Schema({**USAGE_DAILY, **FETCHED_AT})
+USAGE_BY_CATEGORY_FRAME = pl.Schema({**USAGE_BY_CATEGORY, **FETCHED_AT})

@@ -1,0 +1,222 @@
+"""`/info/balance` usage rows -> the usage_daily and usage_by_category frames.
+
+All rows of all responses become one frame; everything after the per-response JSON parse is
+column-wise. Wide `<category>_<measure>` columns go long with one `unpivot`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+import polars as pl
+
+from pipeline.transform.errors import UsageFormatError, show_value
+from pipeline.transform.families import category_family
+from pipeline.transform.parsing import RawBalance, cast_exact, first_problem, parse_balance_body
+from pipeline.transform.schemas import (
+    FETCHED_AT,
+    USAGE_BY_CATEGORY_FRAME,
+    USAGE_DAILY_FRAME,
+)
+
+REQUIRED_TOTALS = ("quantity", "paid_quantity", "total_price")
+OPTIONAL_TOTALS = ("free_quantity", "free_tier", "free_entry_point")
+CATEGORY_MEASURES = ("quantity", "paid_quantity", "price")
+# `paid_quantity` before `quantity`, and the non-greedy prefix, so marketing_paid_quantity is
+# category "marketing", measure "paid_quantity".
+_CATEGORY_COLUMN = re.compile(r"(.+?)_(paid_quantity|quantity|price)")
+_MIDNIGHT_UTC = r"^\d{4}-\d{2}-\d{2}T00:00:00(?:\.0+)?(?:Z|[+-]00:?00)$"
+_RESPONSE = "_response"  # position of the response in the input: the tie-break after fetched_at
+_META = ["client_id", "currency", "fetched_at", _RESPONSE]
+
+
+@dataclass(frozen=True)
+class UsageFrames:
+    """`daily`: schema USAGE_DAILY_FRAME; `by_category`: schema USAGE_BY_CATEGORY_FRAME."""
+
+    daily: pl.DataFrame
+    by_category: pl.DataFrame
+
+
+def usage_frames(responses: Sequence[RawBalance]) -> UsageFrames:
+    """Tidy usage frames from raw `/info/balance` responses (granularity day).
+
+    A day served by several responses (overlapping windows, re-fetches of revised figures) is
+    taken whole from the latest `fetched_at` (then the later response in `responses`), so its
+    categories never mix two versions. Raises UsageFormatError on anything that would need guessing.
+    """
+    rows = _usage_rows(responses)
+    if rows.is_empty():
+        return UsageFrames(
+            daily=pl.DataFrame(schema=USAGE_DAILY_FRAME),
+            by_category=pl.DataFrame(schema=USAGE_BY_CATEGORY_FRAME),
+        )
+    categories = discover_categories(rows.columns)
+    latest = _latest_per_day(_typed(rows, categories))
+    return UsageFrames(daily=_daily(latest), by_category=_by_category(latest, categories))
+
+
+def discover_categories(columns: Sequence[str]) -> list[str]:
+    """Category prefixes of `<category>_quantity|_paid_quantity|_price` columns, sorted."""
+    totals = {*REQUIRED_TOTALS, *OPTIONAL_TOTALS}
+    found = {
+        match.group(1)
+        for column in columns
+        if column not in totals and (match := _CATEGORY_COLUMN.fullmatch(column))
+    }
+    return sorted(found)
+
+
+def _usage_rows(responses: Sequence[RawBalance]) -> pl.DataFrame:
+    """One text frame of all usage rows, with client, currency and fetch time of their response."""
+    usages = [_usage_and_currency(response) for response in responses]
+    meta = pl.DataFrame(
+        {
+            "client_id": [response.client_id for response in responses],
+            "currency": [currency for _, currency in usages],
+            "fetched_at": [response.fetched_at.astimezone(UTC) for response in responses],
+            _RESPONSE: range(len(responses)),
+        },
+        schema={"client_id": pl.String, "currency": pl.String, **FETCHED_AT, _RESPONSE: pl.Int64},
+    )
+    try:
+        rows = pl.from_dicts(
+            itertools.chain.from_iterable(usage for usage, _ in usages), infer_schema_length=None
+        )
+    except (TypeError, ValueError, pl.exceptions.PolarsError):
+        # polars cannot build a column holding both objects and scalars: find and name it.
+        raise _first_non_scalar(responses, [usage for usage, _ in usages]) from None
+    counts = pl.Series([len(usage) for usage, _ in usages], dtype=pl.Int64)
+    owner = meta[_RESPONSE].repeat_by(counts).explode(empty_as_null=False)
+    frame = pl.concat([meta[owner], rows.drop(_META, strict=False)], how="horizontal")
+    _reject_nested(frame)
+    return frame.with_columns(pl.exclude(_META).cast(pl.String))
+
+
+def _usage_and_currency(response: RawBalance) -> tuple[list[dict[str, Any]], str | None]:
+    """The usage rows of one response (maybe none) and its upper-cased currency."""
+    body = parse_balance_body(response, "-")
+    granularity = body.get("granularity")
+    if isinstance(granularity, str) and granularity.lower() != "day":
+        # a month row loaded as one day would silently misstate usage_daily
+        raise UsageFormatError(
+            response.client_id, "-", "granularity", f"is {show_value(granularity)}, expected 'day'"
+        )
+    usage = body.get("usage") or []
+    # a cheap type check per row: polars would otherwise read a list of numbers as a column
+    if not isinstance(usage, list) or not all(isinstance(row, dict) for row in usage):
+        raise UsageFormatError(response.client_id, "-", "usage", "is not a list of objects")
+    currency = body.get("currency")
+    if usage and not (isinstance(currency, str) and currency.strip()):
+        raise UsageFormatError(response.client_id, "-", "currency", "is missing")
+    return usage, currency.strip().upper() if isinstance(currency, str) else None
+
+
+def _first_non_scalar(
+    responses: Sequence[RawBalance], usages: Sequence[Sequence[dict[str, Any]]]
+) -> UsageFormatError:
+    """Error path only: scan for the value polars could not put in a column."""
+    for response, usage in zip(responses, usages, strict=True):
+        for row in usage:
+            for field, value in row.items():
+                if isinstance(value, dict | list):
+                    period = str(row.get("period_date", "?"))
+                    return UsageFormatError(response.client_id, period, field, "is not a scalar")
+    return UsageFormatError("?", "?", "usage", "cannot be read as a table")
+
+
+def _reject_nested(frame: pl.DataFrame) -> None:
+    """Objects or arrays where a number belongs (a whole column of them) are a format error."""
+    nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
+    found = first_problem(frame, {name: pl.col(name).is_not_null() for name in nested})
+    if found is not None:
+        row, field = found
+        raise UsageFormatError(row["client_id"], _period(row), field, "is not a scalar")
+
+
+def _period(row: dict[str, Any]) -> str:
+    return str(row.get("period_date") or "?")
+
+
+def _report(row: dict[str, Any], field: str, problem: str) -> UsageFormatError:
+    return UsageFormatError(row["client_id"], _period(row), field, problem)
+
+
+def _typed(rows: pl.DataFrame, categories: Sequence[str]) -> pl.DataFrame:
+    """Validate and cast: counts Int64 >= 0, money MONEY, usage_date from period_date.
+
+    Absent or null optional totals and category figures are 0 (a category absent from a row
+    was not reported there); absent required totals are an error, since finance relies on them.
+    """
+    category_columns = [f"{c}_{m}" for c in categories for m in CATEGORY_MEASURES]
+    wanted = ["period_date", *REQUIRED_TOTALS, *OPTIONAL_TOTALS, *category_columns]
+    rows = rows.with_columns(
+        pl.lit(None, pl.String).alias(column) for column in wanted if column not in rows.columns
+    )
+    rows = _with_usage_date(rows)
+    money = ["total_price", *(c for c in category_columns if c.endswith("_price"))]
+    counts = [c for c in wanted[1:] if c not in money]
+    rows = cast_exact(rows, counts=counts, money=money, required=REQUIRED_TOTALS, report=_report)
+    zero_filled = [*OPTIONAL_TOTALS, *category_columns]
+    return rows.with_columns(pl.col(zero_filled).fill_null(0))
+
+
+def _with_usage_date(rows: pl.DataFrame) -> pl.DataFrame:
+    """usage_date = the UTC date of period_date, which must be an ISO timestamp at 00:00 UTC."""
+    usage_date = pl.col("period_date").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    rows = rows.with_columns(usage_date.alias("usage_date"))
+    bad = ~pl.col("period_date").str.contains(_MIDNIGHT_UTC) | pl.col("usage_date").is_null()
+    found = first_problem(rows, {"period_date": bad.fill_null(True)})
+    if found is not None:
+        row, field = found
+        problem = f"is not an ISO timestamp at 00:00 UTC: {show_value(row[field])}"
+        raise _report(row, field, problem if row[field] is not None else "is missing")
+    return rows
+
+
+def _latest_per_day(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per (client_id, usage_date): the one from the latest fetch (then later response)."""
+    twice = pl.struct(_RESPONSE, "usage_date").is_duplicated()
+    found = first_problem(rows, {"period_date": twice})
+    if found is not None:
+        raise _report(*found, "appears twice in one response")
+    return (
+        rows.sort("fetched_at", _RESPONSE)
+        .unique(["client_id", "usage_date"], keep="last", maintain_order=True)
+        .sort("client_id", "usage_date")
+    )
+
+
+def _daily(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.select(USAGE_DAILY_FRAME.names())
+
+
+def _by_category(rows: pl.DataFrame, categories: Sequence[str]) -> pl.DataFrame:
+    """Wide category triples -> one row per category with any non-zero figure."""
+    if not categories:
+        return pl.DataFrame(schema=USAGE_BY_CATEGORY_FRAME)
+    # struct columns carry the three measures through one unpivot; the prefix keeps a category
+    # named like a key column (however unlikely) from clashing with it.
+    triples = [
+        pl.struct(
+            **{measure: pl.col(f"{category}_{measure}") for measure in CATEGORY_MEASURES}
+        ).alias(f"_category_{category}")
+        for category in categories
+    ]
+    index = ["client_id", "usage_date", "currency", "fetched_at"]
+    figures = [pl.col(measure) != 0 for measure in CATEGORY_MEASURES]
+    return (
+        rows.select(*index, *triples)
+        .unpivot(index=index, variable_name="category", value_name="_figures")
+        .unnest("_figures")
+        .with_columns(pl.col("category").str.strip_prefix("_category_"))
+        .filter(pl.any_horizontal(figures))
+        .with_columns(category_family(pl.col("category")).alias("category_family"))
+        .select(USAGE_BY_CATEGORY_FRAME.names())
+        .sort("client_id", "usage_date", "category")
+    )
