@@ -1,0 +1,37 @@
+"""The warehouse stage: DuckDB schema, range-replace loads, history, views, quality, exports.
+
+Takes polars frames in; knows nothing of HTTP or Dagster. Every write is copy-on-write with an
+atomic swap (see store.py), so analysts holding the file open never block the pipeline.
+"""
+
+from pipeline.warehouse.errors import WarehouseBusyError, WarehouseError
+from pipeline.warehouse.exports import ExportResult, export_parquet
+from pipeline.warehouse.loads import (
+    LoadResult,
+    coverage_frame,
+    load_channels,
+    load_clients,
+    load_usage,
+)
+from pipeline.warehouse.queries import current_client_ids, range_summary
+from pipeline.warehouse.schema import DEFAULT_SQL_DIR, ensure_schema
+from pipeline.warehouse.store import Warehouse
+from pipeline.warehouse.views import create_views
+
+__all__ = [
+    "DEFAULT_SQL_DIR",
+    "ExportResult",
+    "LoadResult",
+    "Warehouse",
+    "WarehouseBusyError",
+    "WarehouseError",
+    "coverage_frame",
+    "create_views",
+    "current_client_ids",
+    "ensure_schema",
+    "export_parquet",
+    "load_channels",
+    "load_clients",
+    "load_usage",
+    "range_summary",
+]

@@ -1,0 +1,123 @@
+"""The load functions: each call is one copy-on-write transaction on the warehouse."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import duckdb
+import polars as pl
+
+from pipeline.warehouse.errors import WarehouseError
+from pipeline.warehouse.frames import check_fits_table, check_in_range
+from pipeline.warehouse.history import replace_current_state
+from pipeline.warehouse.store import Warehouse, affected_rows
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Rows deleted and inserted per table by one load (tables it did not touch are absent)."""
+
+    deleted: Mapping[str, int] = field(default_factory=dict)
+    inserted: Mapping[str, int] = field(default_factory=dict)
+
+    def as_metadata(self) -> dict[str, int]:
+        """Flat counts such as {"usage_daily.inserted": 31}, for materialization metadata."""
+        counts = {f"{table}.deleted": n for table, n in self.deleted.items()}
+        counts |= {f"{table}.inserted": n for table, n in self.inserted.items()}
+        return dict(sorted(counts.items()))
+
+
+def load_usage(
+    wh: Warehouse,
+    *,
+    start: date,
+    end: date,
+    client_ids: Sequence[str],
+    daily: pl.DataFrame,
+    by_category: pl.DataFrame,
+    coverage: pl.DataFrame,
+    snapshots: pl.DataFrame,
+    raw: pl.DataFrame,
+) -> LoadResult:
+    """Replace exactly the fetched clients' days of [start, end]; append snapshots and raw.
+
+    A client left out of `client_ids` (say its fetch failed) keeps its previous rows. Rows outside
+    the range or of other clients are refused before anything changes. Re-running is idempotent.
+    """
+    if start > end:
+        raise WarehouseError(f"usage range starts {start} after it ends {end}; nothing was loaded")
+    facts = {"usage_daily": daily, "usage_by_category": by_category, "usage_coverage": coverage}
+    logs = {"balance_snapshots": snapshots, "raw_balance_responses": raw}
+    deleted: dict[str, int] = {}
+    inserted: dict[str, int] = {}
+    with wh.write() as con:
+        for table, frame in (facts | logs).items():
+            check_fits_table(con, table, frame)
+        for table, frame in facts.items():
+            check_in_range(table, frame, start, end, client_ids)
+        fetched = pl.DataFrame({"client_id": list(client_ids)}, schema={"client_id": pl.String})
+        con.register("fetched_clients", fetched)
+        for table, frame in facts.items():
+            deleted[table] = affected_rows(
+                con.execute(
+                    f"DELETE FROM {table} WHERE usage_date BETWEEN ? AND ? "
+                    "AND client_id IN (SELECT client_id FROM fetched_clients)",
+                    [start, end],
+                )
+            )
+            inserted[table] = _insert(con, table, frame)
+        for table, frame in logs.items():
+            # Observations and responses never change once logged: a re-run adds nothing twice.
+            inserted[table] = _insert(con, table, frame, on_conflict="DO NOTHING")
+    return LoadResult(deleted=deleted, inserted=inserted)
+
+
+def load_clients(wh: Warehouse, frame: pl.DataFrame, observed_at: datetime) -> LoadResult:
+    """Replace current clients by a successful full listing; record changed clients in history."""
+    return _load_state(wh, "clients", frame, observed_at)
+
+
+def load_channels(wh: Warehouse, frame: pl.DataFrame, observed_at: datetime) -> LoadResult:
+    """Replace current channels by a successful full listing; record changed channels in history."""
+    return _load_state(wh, "channels", frame, observed_at)
+
+
+def coverage_frame(
+    client_ids: Sequence[str], start: date, end: date, fetched_at: datetime
+) -> pl.DataFrame:
+    """usage_coverage rows for every client x day of [start, end] fetched at `fetched_at`."""
+    days = pl.date_range(start, end, timedelta(days=1), eager=True).alias("usage_date")
+    clients = pl.DataFrame({"client_id": list(client_ids)}, schema={"client_id": pl.String})
+    return clients.join(days.to_frame(), how="cross").with_columns(
+        pl.lit(fetched_at, dtype=pl.Datetime("us", "UTC")).alias("fetched_at")
+    )
+
+
+def _load_state(
+    wh: Warehouse, table: str, frame: pl.DataFrame, observed_at: datetime
+) -> LoadResult:
+    if observed_at.tzinfo is None:
+        raise WarehouseError(f"{table} observed_at {observed_at} has no time zone; pass UTC")
+    stamped = frame.with_columns(
+        pl.lit(observed_at, dtype=pl.Datetime("us", "UTC")).alias("observed_at")
+    )
+    with wh.write() as con:
+        check_fits_table(con, table, stamped)
+        change = replace_current_state(con, table, stamped)
+    return LoadResult(
+        deleted={table: change.removed},
+        inserted={table: change.inserted, f"{table}_history": change.history_appended},
+    )
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, on_conflict: str = ""
+) -> int:
+    con.register("incoming_rows", frame)
+    try:
+        conflict = f" ON CONFLICT {on_conflict}" if on_conflict else ""
+        return affected_rows(
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows{conflict}")
+        )
+    finally:
+        con.unregister("incoming_rows")

@@ -1,0 +1,19 @@
+-- clients_history: one row per observed change of any client column except observed_at
+-- (first sighting included). Same columns, same order as clients.
+CREATE TABLE IF NOT EXISTS clients_history (
+    client_id         VARCHAR                  NOT NULL,
+    name              VARCHAR,
+    status            VARCHAR,
+    organisation      VARCHAR,
+    max_channels      BIGINT,
+    created_at        TIMESTAMP WITH TIME ZONE,
+    modified_at       TIMESTAMP WITH TIME ZONE,
+    partner_payload   VARCHAR,
+    business_vertical VARCHAR,
+    timezone          VARCHAR,
+    country           VARCHAR,
+    language          VARCHAR,
+    email             VARCHAR,
+    observed_at       TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (client_id, observed_at)
+);

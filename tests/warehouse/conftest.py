@@ -1,0 +1,8 @@
+import pytest
+
+from pipeline.warehouse import Warehouse
+
+
+@pytest.fixture
+def wh(tmp_path) -> Warehouse:
+    return Warehouse(tmp_path / "wh" / "warehouse.duckdb")
