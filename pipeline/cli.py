@@ -1,0 +1,105 @@
+"""python -m pipeline demo | run --start --end | simulator: the operator's command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import NoReturn
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _date_argument(text: str) -> date:
+    from pipeline.settings import parse_iso_date
+
+    try:
+        return parse_iso_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+class _OneLineErrors(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line that points to --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _OneLineErrors(
+        prog="python -m pipeline",
+        description="Usage and billing warehouse for 360dialog partners.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "demo",
+        help="start the embedded simulator, backfill a history, build the warehouse",
+        description="Builds data/demo/warehouse.duckdb and data/demo/export from the embedded "
+        "Partner API simulator (nothing leaves this machine), then says how to query it.",
+    )
+    run = commands.add_parser(
+        "run",
+        help="load clients, channels and usage for an inclusive UTC day range",
+        description="Materializes clients, channels and usage for every day of the range (one "
+        "Dagster run), then the views and exports. Exit 0 only when all of it loaded.",
+    )
+    run.add_argument("--start", type=_date_argument, required=True, help="first day, YYYY-MM-DD")
+    run.add_argument("--end", type=_date_argument, required=True, help="last day, YYYY-MM-DD")
+    query = commands.add_parser(
+        "query",
+        help="run one SQL statement on the warehouse, read-only, and print the result",
+        description="Opens the warehouse read-only, so it never blocks the pipeline.",
+    )
+    query.add_argument("sql", help='e.g. "select * from usage_monthly_by_client limit 10"')
+    query.add_argument("--warehouse", type=Path, help="DuckDB file (default: PIPELINE_WAREHOUSE)")
+    query.add_argument("--rows", type=int, default=50, help="rows to print (default 50)")
+    commands.add_parser(
+        "simulator",
+        add_help=False,
+        help="serve the Partner API simulator alone (see simulator --help)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["simulator"]:
+        from pipeline.simulator.cli import serve
+
+        return serve(argv[1:])
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    from pipeline.errors import UserError, one_line
+    from pipeline.settings import read_environment
+
+    try:
+        if args.command == "demo":
+            from pipeline.demo import run_demo
+
+            return run_demo()
+        if args.command == "query":
+            return _query(args.sql, args.warehouse, args.rows, read_environment())
+        from pipeline.refresh import run_refresh
+
+        return run_refresh(read_environment(), args.start, args.end)
+    except UserError as exc:
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def _query(sql: str, warehouse: Path | None, rows: int, env: dict[str, str]) -> int:
+    import polars as pl
+
+    from pipeline.settings import pipeline_settings
+    from pipeline.warehouse import Warehouse
+
+    path = warehouse or pipeline_settings(env).warehouse
+    with Warehouse(path).read() as connection:
+        frame = connection.sql(sql).pl()
+    with pl.Config(tbl_rows=rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
+        print(frame)
+    return 0

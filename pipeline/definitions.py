@@ -1,0 +1,42 @@
+"""The Dagster definitions: `dagster dev` in the project root loads `defs` from here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dagster as dg
+
+from pipeline.defs.checks import usage_checks
+from pipeline.defs.directory import directory_assets
+from pipeline.defs.partitions import daily_partitions
+from pipeline.defs.publish import parquet_exports, reporting_views
+from pipeline.defs.resources import PipelineRuntime, Progress
+from pipeline.defs.schedules import daily_refresh_schedule
+from pipeline.defs.usage import usage_asset
+from pipeline.settings import read_environment
+
+REFRESH_JOB = "warehouse_refresh"
+
+
+def build_definitions(env: Mapping[str, str], progress: Progress | None = None) -> dg.Definitions:
+    runtime = PipelineRuntime(env, progress)
+    partitions = daily_partitions(runtime.settings.start_date)
+    refresh = dg.define_asset_job(
+        REFRESH_JOB,
+        selection=dg.AssetSelection.all(),
+        description="Clients, channels and usage for a day range, then views and exports.",
+    )
+    return dg.Definitions(
+        assets=[*directory_assets, usage_asset(partitions), reporting_views, parquet_exports],
+        asset_checks=usage_checks,
+        jobs=[refresh],
+        schedules=[
+            daily_refresh_schedule(
+                REFRESH_JOB, runtime.settings.start_date, runtime.settings.refetch_days
+            )
+        ],
+        resources={"runtime": runtime},
+    )
+
+
+defs = build_definitions(read_environment())

@@ -1,0 +1,139 @@
+"""One refresh of the warehouse for a day range, as one Dagster run, with a closing summary.
+
+`python -m pipeline run` and the demo both come through here; tests call `execute_refresh`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+
+from pipeline.definitions import REFRESH_JOB, build_definitions
+from pipeline.defs.partitions import range_tags
+from pipeline.errors import one_line
+from pipeline.partner_api import ApiConfig
+from pipeline.settings import SettingsError, pipeline_settings
+from pipeline.warehouse import Warehouse, range_summary
+
+# The UI and the instance keep every event; the terminal gets progress lines and problems only.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@dataclass
+class RefreshOutcome:
+    run_id: str
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return not self.problems
+
+
+def check_range(env: Mapping[str, str], start: date, end: date) -> None:
+    """Refuse a range the partitions cannot hold, before anything is requested."""
+    first_day = pipeline_settings(env).start_date
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    if end < start:
+        raise SettingsError(f"--end {end} is before --start {start}; swap them")
+    if start < first_day:
+        raise SettingsError(
+            f"--start {start} is before PIPELINE_START_DATE={first_day}; "
+            "start later or set PIPELINE_START_DATE earlier"
+        )
+    if end > yesterday:
+        raise SettingsError(
+            f"--end {end} is after yesterday ({yesterday}, the last complete UTC day); end earlier"
+        )
+
+
+def execute_refresh(
+    defs: dg.Definitions, start: date, end: date, instance: dg.DagsterInstance
+) -> RefreshOutcome:
+    result = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
+        instance=instance,
+        tags=range_tags(start, end),
+        run_config=QUIET_CONSOLE,
+        raise_on_error=False,
+    )
+    outcome = RefreshOutcome(run_id=result.run_id)
+    for event in result.all_events:
+        if event.is_step_failure:
+            text = _failure_text(event)
+            outcome.problems.extend(
+                f"{event.step_key}: {line}" for line in text.splitlines() if line
+            )
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            line = (
+                f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+            )
+            if evaluation.severity == dg.AssetCheckSeverity.WARN:
+                outcome.warnings.append(line)
+            else:
+                outcome.problems.append(line)
+    return outcome
+
+
+def _failure_text(event: dg.DagsterEvent) -> str:
+    """What went wrong in the user's terms: a Failure's description, else the root cause."""
+    failure = event.step_failure_data
+    if failure.user_failure_data and failure.user_failure_data.description:
+        return failure.user_failure_data.description
+    error = failure.error
+    if error is None:
+        return "failed"
+    while error.cause is not None:
+        error = error.cause
+    return (
+        error.message.removeprefix(f"{error.cls_name}: ").strip()
+        if error.cls_name
+        else error.message
+    )
+
+
+def _progress(line: str) -> None:
+    print(f"  {line}", file=sys.stderr, flush=True)
+
+
+def run_refresh(env: Mapping[str, str], start: date, end: date) -> int:
+    check_range(env, start, end)
+    api_config = ApiConfig.from_env(env)
+    warehouse = Warehouse(pipeline_settings(env).warehouse)
+    warehouse.check_writable()
+    defs = build_definitions(env, progress=_progress)
+    print(
+        f"Loading {start} .. {end} from {api_config.base_url} into {warehouse.path}",
+        file=sys.stderr,
+    )
+    began = time.monotonic()
+    with dg.DagsterInstance.get() as instance:
+        outcome = execute_refresh(defs, start, end, instance)
+    for warning in outcome.warnings:
+        print(f"warning: {one_line(warning)}", file=sys.stderr)
+    for problem in outcome.problems:
+        print(f"error: {one_line(problem)}", file=sys.stderr)
+    print(summary_text(warehouse, start, end, time.monotonic() - began, outcome))
+    return 0 if outcome.success else 1
+
+
+def summary_text(
+    warehouse: Warehouse, start: date, end: date, seconds: float, outcome: RefreshOutcome
+) -> str:
+    verdict = "loaded" if outcome.success else "INCOMPLETE"
+    lines = [f"{verdict}: {start} .. {end} in {seconds:.1f}s (Dagster run {outcome.run_id})"]
+    if not warehouse.exists():
+        return "\n".join([*lines, "  nothing is in the warehouse yet"])
+    with warehouse.read() as con:
+        summary = range_summary(con, start, end)
+    for row in summary.iter_rows(named=True):
+        lines.append(
+            f"  {row['currency']}: {row['clients']} clients, {row['days']} days, "
+            f"{row['quantity']:,} messages, total_price {row['total_price']}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""The Dagster definitions as `dagster dev` and the daemon see them."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipeline.definitions import REFRESH_JOB, build_definitions
+from pipeline.settings import SettingsError, pipeline_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGSTER = ROOT / ".venv" / "bin" / "dagster"
+
+
+def test_dagster_cli_validates_the_definitions_without_credentials(tmp_path: Path) -> None:
+    # An empty DAGSTER_HOME and no D360_* settings: the UI must still open.
+    result = subprocess.run(
+        [str(DAGSTER), "definitions", "validate", "-m", "pipeline.definitions"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "DAGSTER_HOME": str(tmp_path), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_refresh_job_holds_every_asset_and_check() -> None:
+    defs = build_definitions({"PIPELINE_START_DATE": "2024-01-01"})
+    job = defs.resolve_job_def(REFRESH_JOB)
+    keys = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    assert keys == {
+        "clients",
+        "channels",
+        "usage_daily",
+        "usage_by_category",
+        "reporting_views",
+        "parquet_exports",
+    }
+    checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
+    assert {
+        "every_client_and_day_fetched",
+        "categories_add_up_to_totals",
+        "one_row_per_key_usage_daily",
+        "no_negative_values_usage_by_category",
+        "latest_partition_is_fresh",
+    } <= checks
+
+
+@pytest.mark.parametrize(
+    ("refetch", "start_date", "expected_start"),
+    [
+        ("3", "2024-01-01", "2026-03-06"),
+        ("0", "2024-01-01", "2026-03-09"),
+        ("3", "2026-03-08", "2026-03-08"),  # never before the first partition
+    ],
+)
+def test_daily_schedule_asks_for_yesterday_and_the_refetch_window(
+    refetch: str, start_date: str, expected_start: str
+) -> None:
+    defs = build_definitions({"PIPELINE_START_DATE": start_date, "PIPELINE_REFETCH_DAYS": refetch})
+    schedule = defs.resolve_schedule_def("daily_refresh")
+    tick = datetime(2026, 3, 10, 2, 30, tzinfo=UTC)
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+        request = schedule.evaluate_tick(context).run_requests[0]
+
+    assert request.tags["dagster/asset_partition_range_start"] == expected_start
+    assert request.tags["dagster/asset_partition_range_end"] == "2026-03-09"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"PIPELINE_START_DATE": "2024-1-1"}, "PIPELINE_START_DATE"),
+        ({"PIPELINE_REFETCH_DAYS": "-1"}, "PIPELINE_REFETCH_DAYS"),
+        ({"PIPELINE_REFETCH_DAYS": "three"}, "PIPELINE_REFETCH_DAYS"),
+        ({"PIPELINE_WAREHOUSE": "/"}, "PIPELINE_WAREHOUSE"),
+        ({"DAGSTER_HOME": "/etc/hostname"}, "DAGSTER_HOME"),
+    ],
+)
+def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError, match=variable) as raised:
+        pipeline_settings(env)
+    assert "\n" not in str(raised.value)
+
+
+def test_defaults_follow_the_contract() -> None:
+    settings = pipeline_settings({})
+    assert settings.warehouse == Path("data/warehouse.duckdb")
+    assert settings.export_dir == Path("data/export")
+    assert settings.start_date == date(2023, 1, 1)
+    assert settings.refetch_days == 3

@@ -1,0 +1,176 @@
+"""The product end to end: simulator over HTTP -> Dagster runs -> DuckDB -> views and parquet."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+
+import duckdb
+import polars as pl
+from end_to_end.expected import count_rows, expected_usage, warehouse_usage
+from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
+
+from pipeline.simulator import Faults, run_simulator
+
+START = YESTERDAY - timedelta(days=34)
+
+
+def balance_requests_per_client(sim: object) -> Counter:
+    return Counter(
+        r.client_id for r in sim.requests if r.path.endswith("/info/balance") and r.status == 200
+    )
+
+
+def test_warehouse_equals_simulator_usage_per_client_day_and_category(stack: Stack) -> None:
+    outcome = stack.refresh(START, YESTERDAY)
+
+    assert outcome.success, outcome.problems
+    expected_daily, expected_categories = expected_usage(stack.sim, START, YESTERDAY)
+    daily, by_category = warehouse_usage(stack.warehouse, START, YESTERDAY)
+    assert len(expected_daily) > 100
+    assert daily == expected_daily
+    assert by_category == expected_categories
+
+
+def test_totals_are_kept_apart_per_currency(stack: Stack) -> None:
+    stack.refresh(START, YESTERDAY)
+
+    expected: dict[str, Decimal] = {}
+    currency_of = {c: stack.sim.client_currency(c) for c in stack.sim.client_ids()}
+    for (client_id, _), values in expected_usage(stack.sim, START, YESTERDAY)[0].items():
+        currency = currency_of[client_id]
+        expected[currency] = expected.get(currency, Decimal(0)) + values[-1]
+    with duckdb.connect(str(stack.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select currency, sum(total_price) from usage_daily group by 1"
+        ).fetchall()
+    assert dict(rows) == expected
+    assert len(expected) >= 2
+
+
+def test_backfill_costs_one_balance_request_per_client_per_window(stack: Stack) -> None:
+    # 35 days in windows of at most 10 days: 4 requests per client, whatever the day count.
+    stack.refresh(START, YESTERDAY)
+
+    per_client = balance_requests_per_client(stack.sim)
+    assert per_client == Counter({client_id: 4 for client_id in stack.sim.client_ids()})
+
+
+def test_rerunning_overlapping_ranges_never_duplicates(stack: Stack) -> None:
+    middle = START + timedelta(days=20)
+    assert stack.refresh(START, middle).success
+    assert stack.refresh(START + timedelta(days=10), YESTERDAY).success
+    assert stack.refresh(START, middle).success
+
+    expected_daily, expected_categories = expected_usage(stack.sim, START, YESTERDAY)
+    daily, by_category = warehouse_usage(stack.warehouse, START, YESTERDAY)
+    assert daily == expected_daily
+    assert by_category == expected_categories
+    duplicates = count_rows(
+        stack.warehouse,
+        "select count(*) from (select client_id, usage_date "
+        "from usage_daily group by all having count(*) > 1)",
+    )
+    assert duplicates == 0
+
+
+def test_coverage_tells_no_usage_from_not_fetched(stack: Stack) -> None:
+    stack.refresh(START, YESTERDAY)
+
+    clients = len(stack.sim.client_ids())
+    days = (YESTERDAY - START).days + 1
+    covered = count_rows(stack.warehouse, "select count(*) from usage_coverage")
+    with_usage = count_rows(stack.warehouse, "select count(*) from usage_daily")
+    assert covered == clients * days
+    assert with_usage < covered  # inactive clients and quiet days: fetched, no usage
+    before = count_rows(
+        stack.warehouse, "select count(*) from usage_coverage where usage_date < ?", [START]
+    )
+    assert before == 0
+
+
+def test_faults_on_the_way_still_land_the_same_numbers(tmp_path) -> None:
+    faults = Faults(
+        error_burst_every=7,
+        error_burst_length=2,
+        drop_every=11,
+        rate_limit_every=5,
+        token_expiry_every=9,
+    )
+    with run_simulator(small_options(faults=faults)) as sim:
+        env = stack_env(
+            sim, tmp_path, D360_API_KEY="", D360_USERNAME=sim.username, D360_PASSWORD=sim.password
+        )
+        outcome = Stack(sim, env, tmp_path).refresh(START, YESTERDAY)
+        injected = Counter(r.fault for r in sim.requests if r.fault)
+        expected = expected_usage(sim, START, YESTERDAY)
+
+    assert outcome.success, outcome.problems
+    assert {"error", "drop", "rate_limit", "token_expiry"} <= set(injected)
+    assert warehouse_usage(tmp_path / "warehouse.duckdb", START, YESTERDAY) == expected
+
+
+def test_concurrent_runs_and_an_open_reader_do_not_fail_on_the_lock(stack: Stack) -> None:
+    stack.refresh(START, START)  # the file exists, so an analyst can hold it open
+    reader = duckdb.connect(str(stack.warehouse), read_only=True)
+    halves = [(START, START + timedelta(days=16)), (START + timedelta(days=17), YESTERDAY)]
+    outcomes: list = []
+    threads = [
+        threading.Thread(target=lambda r=r: outcomes.append(stack.refresh(*r))) for r in halves
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    reader.close()
+
+    assert [o.success for o in outcomes] == [True, True], [o.problems for o in outcomes]
+    assert warehouse_usage(stack.warehouse, START, YESTERDAY) == expected_usage(
+        stack.sim, START, YESTERDAY
+    )
+
+
+def test_exports_hold_the_same_totals_as_the_tables(stack: Stack) -> None:
+    stack.refresh(START, YESTERDAY)
+
+    exported = pl.read_parquet(stack.export_dir / "usage_daily", hive_partitioning=True)
+    assert exported.schema["total_price"] == pl.Decimal(38, 10)
+    by_currency = dict(exported.group_by("currency").agg(pl.col("total_price").sum()).iter_rows())
+    with duckdb.connect(str(stack.warehouse), read_only=True) as con:
+        table = dict(
+            con.execute("select currency, sum(total_price) from usage_daily group by 1").fetchall()
+        )
+    assert by_currency == table
+    categories = pl.read_parquet(stack.export_dir / "usage_by_category", hive_partitioning=True)
+    assert categories.height == count_rows(
+        stack.warehouse, "select count(*) from usage_by_category"
+    )
+
+
+def test_views_answer_per_currency_questions(stack: Stack) -> None:
+    stack.refresh(START, YESTERDAY)
+
+    with duckdb.connect(str(stack.warehouse), read_only=True) as con:
+        monthly = con.execute(
+            "select currency, sum(total_price) from usage_monthly_by_client group by 1"
+        ).fetchall()
+        daily = con.execute(
+            "select currency, sum(total_price) from usage_daily group by 1"
+        ).fetchall()
+    assert dict(monthly) == dict(daily)
+
+
+def test_clients_and_channels_match_the_listing(stack: Stack) -> None:
+    stack.refresh(START, START)
+
+    assert count_rows(stack.warehouse, "select count(*) from clients") == len(
+        stack.sim.client_ids()
+    )
+    channels = count_rows(stack.warehouse, "select count(*) from channels")
+    assert channels == stack.sim.channel_count()
+    history = count_rows(stack.warehouse, "select count(*) from channels_history")
+    assert history == channels  # first sighting of each; a second run adds nothing unchanged
+    stack.refresh(START, START)
+    assert count_rows(stack.warehouse, "select count(*) from channels_history") == channels
