@@ -15,12 +15,10 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.13,<0.14"
 
+# --locked: refuse (with uv's message) a pyproject.toml changed without `.tools/bin/uv lock`.
 $(STAMP): $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --all-groups --quiet
+	$(UV) sync --locked --all-groups --quiet
 	@touch $(STAMP)
-
-uv.lock: pyproject.toml | $(UV)
-	$(UV) lock --quiet
 
 demo: $(STAMP)
 	$(VENV)/bin/python -m pipeline demo

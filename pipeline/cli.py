@@ -92,14 +92,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _query(sql: str, warehouse: Path | None, rows: int, env: dict[str, str]) -> int:
+    import duckdb
     import polars as pl
 
+    from pipeline.errors import one_line
     from pipeline.settings import pipeline_settings
     from pipeline.warehouse import Warehouse
 
     path = warehouse or pipeline_settings(env).warehouse
     with Warehouse(path).read() as connection:
-        frame = connection.sql(sql).pl()
+        try:
+            frame = connection.sql(sql).pl()
+        except duckdb.Error as exc:
+            print(f"error: {one_line(exc)}", file=sys.stderr)
+            return 2
     with pl.Config(tbl_rows=rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
         print(frame)
     return 0

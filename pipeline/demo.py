@@ -7,6 +7,7 @@ usage into a real warehouse nor sends anything to the real API.
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -14,15 +15,25 @@ from pipeline.refresh import run_refresh
 from pipeline.simulator import SimulatorOptions, run_simulator
 
 DEMO_DIR = Path("data/demo")
-DEMO_FIRST_DAY = date(2023, 1, 1)  # early enough to show every pricing era of the usage columns
+# Thirteen calendar months: enough for month-on-month views, and quick, since Dagster's SQLite
+# event log writes two events per day and asset of a ranged run (see the README's figures).
+DEMO_MONTHS = 13
 DEMO_CLIENTS = 40
 DEMO_SEED = 360
-# The simulator accepts windows of up to 366 days, so a client's whole history is four requests:
-# within the 5-per-30-s limit, and the demo never waits on it.
+# The simulator accepts windows of up to 366 days, so a client's history is two requests: within
+# the 5-per-30-s limit, and the demo never waits on it.
 DEMO_WINDOW_DAYS = 366
 
 
-def demo_environment(base_url: str, partner_id: str, api_key: str) -> dict[str, str]:
+def demo_first_day(yesterday: date) -> date:
+    """The first day of the month DEMO_MONTHS - 1 months before yesterday's."""
+    months = yesterday.year * 12 + yesterday.month - 1 - (DEMO_MONTHS - 1)
+    return date(months // 12, months % 12 + 1, 1)
+
+
+def demo_environment(
+    base_url: str, partner_id: str, api_key: str, first_day: date
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("D360_", "PIPELINE_"))}
     env.update(
         {
@@ -31,7 +42,7 @@ def demo_environment(base_url: str, partner_id: str, api_key: str) -> dict[str, 
             "D360_API_KEY": api_key,
             "PIPELINE_WAREHOUSE": str(DEMO_DIR / "warehouse.duckdb"),
             "PIPELINE_EXPORT_DIR": str(DEMO_DIR / "export"),
-            "PIPELINE_START_DATE": DEMO_FIRST_DAY.isoformat(),
+            "PIPELINE_START_DATE": first_day.isoformat(),
             "PIPELINE_WINDOW_DAYS": str(DEMO_WINDOW_DAYS),
         }
     )
@@ -40,16 +51,16 @@ def demo_environment(base_url: str, partner_id: str, api_key: str) -> dict[str, 
 
 def run_demo() -> int:
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    history_days = (yesterday - DEMO_FIRST_DAY).days + 1
-    options = SimulatorOptions(seed=DEMO_SEED, clients=DEMO_CLIENTS, history_days=history_days)
-    with run_simulator(options) as sim:
+    first_day = demo_first_day(yesterday)
+    # The demo's own folder starts empty each time, so its figures are those of this run only.
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    with run_simulator(SimulatorOptions(seed=DEMO_SEED, clients=DEMO_CLIENTS)) as sim:
         print(
             f"Embedded Partner API simulator at {sim.base_url} ({DEMO_CLIENTS} clients, "
-            f"usage since {DEMO_FIRST_DAY}, 5 balance requests per 30 s per client)"
+            "5 balance requests per 30 s per client)"
         )
-        code = run_refresh(
-            demo_environment(sim.base_url, sim.partner_id, sim.api_key), DEMO_FIRST_DAY, yesterday
-        )
+        env = demo_environment(sim.base_url, sim.partner_id, sim.api_key, first_day)
+        code = run_refresh(env, first_day, yesterday)
     if code == 0:
         print(
             NEXT_STEPS.format(warehouse=DEMO_DIR / "warehouse.duckdb", export=DEMO_DIR / "export")

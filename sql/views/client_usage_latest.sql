@@ -10,8 +10,8 @@ recent_usage AS (
     SELECT
         u.client_id,
         u.currency,
-        sum(u.quantity)      AS quantity_30d,
-        sum(u.paid_quantity) AS paid_quantity_30d,
+        CAST(sum(u.quantity) AS BIGINT) AS quantity_30d,
+        CAST(sum(u.paid_quantity) AS BIGINT) AS paid_quantity_30d,
         sum(u.total_price)   AS total_price_30d
     FROM usage_daily AS u, latest_day AS d
     WHERE u.usage_date > d.last_day - INTERVAL 30 DAY AND u.usage_date <= d.last_day

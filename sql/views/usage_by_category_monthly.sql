@@ -8,8 +8,8 @@ SELECT
     category_family,
     category,
     count(DISTINCT client_id) AS clients,
-    sum(quantity)             AS quantity,
-    sum(paid_quantity)        AS paid_quantity,
+    CAST(sum(quantity) AS BIGINT) AS quantity,
+    CAST(sum(paid_quantity) AS BIGINT) AS paid_quantity,
     sum(price)                AS price
 FROM usage_by_category
 GROUP BY ALL;

@@ -5,11 +5,11 @@ SELECT
     usage_date,
     currency,
     count(DISTINCT client_id) AS clients_with_usage,
-    sum(quantity)             AS quantity,
-    sum(paid_quantity)        AS paid_quantity,
-    sum(free_quantity)        AS free_quantity,
-    sum(free_tier)            AS free_tier,
-    sum(free_entry_point)     AS free_entry_point,
+    CAST(sum(quantity) AS BIGINT) AS quantity,
+    CAST(sum(paid_quantity) AS BIGINT) AS paid_quantity,
+    CAST(sum(free_quantity) AS BIGINT) AS free_quantity,
+    CAST(sum(free_tier) AS BIGINT) AS free_tier,
+    CAST(sum(free_entry_point) AS BIGINT) AS free_entry_point,
     sum(total_price)          AS total_price
 FROM usage_daily
 GROUP BY ALL;

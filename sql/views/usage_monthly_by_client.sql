@@ -7,11 +7,11 @@ SELECT
     CAST(date_trunc('month', u.usage_date) AS DATE) AS month,
     u.currency,
     count(*)                                AS days_with_usage,
-    sum(u.quantity)                         AS quantity,
-    sum(u.paid_quantity)                    AS paid_quantity,
-    sum(u.free_quantity)                    AS free_quantity,
-    sum(u.free_tier)                        AS free_tier,
-    sum(u.free_entry_point)                 AS free_entry_point,
+    CAST(sum(u.quantity) AS BIGINT) AS quantity,
+    CAST(sum(u.paid_quantity) AS BIGINT) AS paid_quantity,
+    CAST(sum(u.free_quantity) AS BIGINT) AS free_quantity,
+    CAST(sum(u.free_tier) AS BIGINT) AS free_tier,
+    CAST(sum(u.free_entry_point) AS BIGINT) AS free_entry_point,
     sum(u.total_price)                      AS total_price
 FROM usage_daily AS u
 LEFT JOIN clients AS c USING (client_id)
