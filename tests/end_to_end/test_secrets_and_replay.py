@@ -1,0 +1,120 @@
+"""Secrets never land anywhere; the raw log replays to the same numbers; the demo runs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+from end_to_end.expected import warehouse_usage
+from end_to_end.stack import YESTERDAY, small_options, stack_env
+
+import pipeline.demo as demo
+from pipeline.definitions import build_definitions
+from pipeline.refresh import execute_refresh
+from pipeline.simulator import run_simulator
+from pipeline.transform import RawBalance, usage_frames
+
+START = YESTERDAY - timedelta(days=12)
+
+
+def string_cells(frame: pl.DataFrame) -> list[str]:
+    return [v for c in frame.columns if frame[c].dtype == pl.String for v in frame[c] if v]
+
+
+def test_no_secret_reaches_tables_exports_logs_or_dagster_events(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    with run_simulator(small_options(token_ttl_seconds=2)) as sim:
+        env = stack_env(
+            sim, tmp_path, D360_API_KEY="", D360_USERNAME=sim.username, D360_PASSWORD=sim.password
+        )
+        (tmp_path / "dagster_home").mkdir()
+        with dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
+            outcome = execute_refresh(build_definitions(env), START, YESTERDAY, instance)
+            events = [str(record) for record in instance.all_logs(outcome.run_id)]
+        secrets = {sim.password, sim.api_key}
+
+    assert outcome.success, outcome.problems
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from information_schema.tables where table_type = 'BASE TABLE'"
+            ).fetchall()
+        ]
+        cells = [cell for t in tables for cell in string_cells(con.sql(f"from {t}").pl())]
+    cells += [
+        cell
+        for f in (tmp_path / "export").rglob("*.parquet")
+        for cell in string_cells(pl.read_parquet(f))
+    ]
+    places = {
+        "warehouse and exports": cells,
+        "Dagster events": events,
+        "logs": [r.getMessage() for r in caplog.records],
+    }
+    assert len(cells) > 1000 and len(events) > 20
+    for where, texts in places.items():
+        leaks = [t for t in texts if any(s in t for s in secrets) or "Bearer ey" in t]
+        assert leaks == [], f"secret in {where}"
+
+
+def test_raw_responses_replay_to_exactly_the_loaded_usage(stack) -> None:
+    assert stack.refresh(START, YESTERDAY).success
+    assert stack.refresh(START, START + timedelta(days=3)).success  # overlapping raw responses
+
+    with duckdb.connect(str(stack.warehouse), read_only=True) as con:
+        raw = con.execute(
+            "select client_id, response_text, fetched_at from raw_balance_responses"
+        ).fetchall()
+    replayed = usage_frames([RawBalance(c, text, at) for c, text, at in raw])
+
+    loaded_daily, loaded_categories = warehouse_usage(stack.warehouse, START, YESTERDAY)
+    daily = {
+        (r["client_id"], r["usage_date"]): (
+            r["quantity"],
+            r["paid_quantity"],
+            r["free_quantity"],
+            r["free_tier"],
+            r["free_entry_point"],
+            r["total_price"],
+        )
+        for r in replayed.daily.iter_rows(named=True)
+    }
+    assert daily == loaded_daily
+    assert replayed.by_category.height == len(loaded_categories)
+
+
+def test_demo_builds_a_warehouse_and_says_how_to_query_it(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(demo, "DEMO_DIR", tmp_path / "demo")
+    monkeypatch.setattr(demo, "DEMO_CLIENTS", 4)
+    monkeypatch.setattr(demo, "DEMO_MONTHS", 2)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.setenv("D360_API_KEY", "a-real-key-the-demo-must-ignore")
+
+    assert demo.run_demo() == 0
+
+    out = capsys.readouterr().out
+    first_day = demo.demo_first_day(YESTERDAY)
+    assert f"loaded: {first_day} .. {YESTERDAY}" in out
+    assert "python -m pipeline query --warehouse" in out
+    with duckdb.connect(str(tmp_path / "demo" / "warehouse.duckdb"), read_only=True) as con:
+        [(clients, days)] = con.execute(
+            "select count(distinct client_id), count(distinct usage_date) from usage_coverage"
+        ).fetchall()
+    assert (clients, days) == (4, (YESTERDAY - first_day).days + 1)
+    assert (tmp_path / "demo" / "export" / "usage_daily").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("yesterday", "first"),
+    [("2026-11-24", "2025-11-01"), ("2026-01-31", "2025-01-01"), ("2026-12-01", "2025-12-01")],
+)
+def test_demo_covers_thirteen_calendar_months(yesterday: str, first: str) -> None:
+    from datetime import date
+
+    assert demo.demo_first_day(date.fromisoformat(yesterday)) == date.fromisoformat(first)
