@@ -90,11 +90,9 @@ def _failure_text(event: dg.DagsterEvent) -> str:
         return "failed"
     while error.cause is not None:
         error = error.cause
-    return (
-        error.message.removeprefix(f"{error.cls_name}: ").strip()
-        if error.cls_name
-        else error.message
-    )
+    # The message starts "package.module.ClassName: "; the user needs only what follows.
+    prefix, colon, text = error.message.partition(": ")
+    return text.strip() if colon and prefix.rpartition(".")[2] == error.cls_name else error.message
 
 
 def _progress(line: str) -> None:

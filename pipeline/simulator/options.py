@@ -25,6 +25,8 @@ class Faults:
     rate_limit_every: int = 0  # forced 429, whatever the sliding window says
     token_expiry_every: int = 0  # all bearer tokens are revoked just before this request
     schema_drift: bool = False  # unknown usage category on some rows, optional fields missing
+    # Balance requests for these clients answer 404, as for a client deleted after the listing.
+    vanished_clients: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         periods = (self.error_burst_every, self.drop_every, self.slow_every,

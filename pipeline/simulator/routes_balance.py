@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from .access import Faultable
 from .balance import DEFAULT_END, DEFAULT_START, balance_body, parse_balance_query
+from .errors import not_found
 from .wire import ExactJSONResponse
 
 router = APIRouter()
@@ -32,6 +33,8 @@ async def client_balance(
 ) -> Response:
     runtime = call.runtime
     client = runtime.client(client_id)
+    if client_id in runtime.faults.faults.vanished_clients:
+        raise not_found("Client", client_id)
     if (replacement := await call.apply_fault()) is not None:
         return replacement
     if runtime.balance_limit is not None:

@@ -7,11 +7,14 @@ from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
+import dagster as dg
 import duckdb
 import polars as pl
 from end_to_end.expected import count_rows, expected_usage, warehouse_usage
 from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 
+from pipeline.definitions import build_definitions
+from pipeline.refresh import execute_refresh
 from pipeline.simulator import Faults, run_simulator
 
 START = YESTERDAY - timedelta(days=34)
@@ -174,3 +177,46 @@ def test_clients_and_channels_match_the_listing(stack: Stack) -> None:
     assert history == channels  # first sighting of each; a second run adds nothing unchanged
     stack.refresh(START, START)
     assert count_rows(stack.warehouse, "select count(*) from channels_history") == channels
+
+
+def test_a_client_failing_midway_keeps_its_rows_and_the_others_load(stack: Stack) -> None:
+    assert stack.refresh(START, YESTERDAY).success
+    before = warehouse_usage(stack.warehouse, START, YESTERDAY)
+    stack.sim.clear_requests()
+    vanished: list[str] = []
+
+    def vanish_a_client_with_windows_to_go(line: str) -> None:
+        # One request at a time, and the first usage progress line comes after 4 of 32 windows:
+        # a client that already got its first window (with usage in it) still has windows to go.
+        if line.startswith("usage:") and not vanished:
+            first_window_end = START + timedelta(days=9)
+            vanished.append(
+                next(
+                    c
+                    for c in balance_requests_per_client(stack.sim)
+                    if stack.sim.expected_usage(c, START, first_window_end)
+                )
+            )
+            stack.sim.set_faults(Faults(vanished_clients=frozenset(vanished)))
+
+    defs = build_definitions(
+        {**stack.env, "D360_CONCURRENCY": "1"}, vanish_a_client_with_windows_to_go
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        outcome = execute_refresh(defs, START, YESTERDAY, instance)
+
+    [gone] = vanished
+    others = len(stack.sim.client_ids()) - 1
+    assert not outcome.success
+    assert outcome.problems[0].startswith(
+        f"usage: 1 of {others + 1} clients could not be fetched; the other {others} were loaded"
+    )
+    assert any(gone in line and "404" in line for line in outcome.problems)
+    statuses = Counter(
+        (r.client_id == gone, r.status)
+        for r in stack.sim.requests
+        if r.path.endswith("/info/balance")
+    )
+    assert statuses[True, 200] >= 1 and statuses[True, 404] == 1  # it failed midway
+    assert statuses[False, 200] == 4 * others  # the others were fetched again, whole
+    assert warehouse_usage(stack.warehouse, START, YESTERDAY) == before
