@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/python -m pipeline demo
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check pipeline tests bench
+	$(VENV)/bin/ruff check
 	$(VENV)/bin/python -m pytest -q
 
 bench: $(STAMP)
