@@ -55,19 +55,27 @@ def _parser() -> argparse.ArgumentParser:
                     "or ./.env); missing ones are made up and printed.",
         epilog=FAULT_HELP)
     add = parser.add_argument
-    add("--host", default="127.0.0.1")
-    add("--port", type=int, default=8360)
-    add("--seed", type=int, default=defaults.seed)
-    add("--clients", type=int, default=defaults.clients)
-    add("--channels-per-client", type=int, default=defaults.max_channels_per_client)
+    add("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    add("--port", type=int, default=8360, help="port to listen on (default %(default)s)")
+    add("--seed", type=int, default=defaults.seed,
+        help="the same seed gives the same data, byte for byte (default %(default)s)")
+    add("--clients", type=int, default=defaults.clients, help="clients (default %(default)s)")
+    add("--channels-per-client", type=int, default=defaults.max_channels_per_client,
+        help="most channels a client has (default %(default)s)")
     add("--history-days", type=int, default=defaults.history_days,
-        help="usage from this many days ago up to yesterday (UTC)")
-    add("--rate", default="5/30", help="balance requests per client: N/SECONDS, or off")
-    add("--retry-after", choices=("always", "never", "sometimes"), default=defaults.retry_after)
-    add("--max-page-size", type=int, default=defaults.max_page_size)
-    add("--max-window-days", type=int, default=defaults.max_window_days)
-    add("--latency", type=float, default=0.0, help="seconds added to every request")
-    add("--token-ttl", type=float, default=defaults.token_ttl_seconds, help="seconds")
+        help="usage from this many days ago up to yesterday, UTC (default %(default)s)")
+    add("--rate", default="5/30",
+        help="balance requests per client: N/SECONDS, or off (default %(default)s)")
+    add("--retry-after", choices=("always", "never", "sometimes"), default=defaults.retry_after,
+        help="whether a 429 carries Retry-After (default %(default)s)")
+    add("--max-page-size", type=int, default=defaults.max_page_size,
+        help="cap on a list page's limit (default %(default)s)")
+    add("--max-window-days", type=int, default=defaults.max_window_days,
+        help="widest balance window accepted (default %(default)s)")
+    add("--latency", type=float, default=0.0,
+        help="seconds added to every request (default %(default)s)")
+    add("--token-ttl", type=float, default=defaults.token_ttl_seconds,
+        help="bearer token lifetime in seconds (default %(default)s)")
     add("--fault", action="append", default=[], metavar="KIND[=SPEC]", help="see below")
     return parser
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from end_to_end.expected import count_rows
+from end_to_end.stack import YESTERDAY
 
 from pipeline.definitions import REFRESH_JOB, build_definitions
+from pipeline.defs.partitions import PARTITION_RANGE_END, PARTITION_RANGE_START
 from pipeline.settings import SettingsError, pipeline_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,3 +100,41 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.export_dir == Path("data/export")
     assert settings.start_date == date(2023, 1, 1)
     assert settings.refetch_days == 3
+
+
+def test_dagster_cli_runs_the_refresh_job_step_by_step_in_subprocesses(stack, tmp_path) -> None:
+    # What `dagster dev` and the schedule do: the multiprocess executor, each step loading the
+    # definitions afresh from the environment, under the project's dagster.yaml (pools).
+    (tmp_path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    start, end = YESTERDAY - timedelta(days=9), YESTERDAY - timedelta(days=7)
+    tags = f'{{"{PARTITION_RANGE_START}": "{start}", "{PARTITION_RANGE_END}": "{end}"}}'
+    env = {
+        **stack.env,
+        "PATH": "/usr/bin:/bin",
+        "DAGSTER_HOME": str(tmp_path),
+        "HOME": str(tmp_path),
+    }
+    result = subprocess.run(
+        [
+            str(DAGSTER),
+            "job",
+            "execute",
+            "-m",
+            "pipeline.definitions",
+            "-j",
+            REFRESH_JOB,
+            "--tags",
+            tags,
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "RUN_SUCCESS" in result.stdout + result.stderr
+    covered = count_rows(stack.warehouse, "select count(*) from usage_coverage")
+    assert covered == 3 * len(stack.sim.client_ids())
+    assert (stack.export_dir / "usage_daily" / f"usage_date={end}").is_dir()
