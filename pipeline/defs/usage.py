@@ -141,25 +141,19 @@ def _materializations(
         "duration_seconds": round(seconds, 3),
         **run.loaded.as_metadata(),
     }
-    daily, by_category = run.frames.daily, run.frames.by_category
-    yield dg.MaterializeResult(
-        asset_key="usage_daily",
-        metadata={
-            "rows": daily.height,
-            "currencies": _values(daily, "currency"),
-            **common,
-            "preview": preview(daily),
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key="usage_by_category",
-        metadata={
-            "rows": by_category.height,
-            "categories": _values(by_category, "category"),
-            **common,
-            "preview": preview(by_category),
-        },
-    )
+    for key, frame, column, label in (
+        ("usage_daily", run.frames.daily, "currency", "currencies"),
+        ("usage_by_category", run.frames.by_category, "category", "categories"),
+    ):
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                "rows": frame.height,
+                label: _values(frame, column),
+                **common,
+                "preview": preview(frame),
+            },
+        )
 
 
 def _checks(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from .access import Faultable, PartnerRuntime
+from .access import Faultable, FaultableCall, PartnerRuntime
 from .listing import (
     CHANNEL_FILTERS,
     CHANNEL_SEARCH,
@@ -39,44 +41,54 @@ class ClientUpdate(BaseModel):
     max_channels: int = Field(default=None, ge=0)  # type: ignore[assignment]  # null refused
 
 
-@router.get("/partners/{partner_id}/clients", tags=["Client Management"], summary="List clients")
-async def list_clients(
-    call: Faultable,
-    filters: Filters = None,
-    sort: Sort = None,
-    limit: Limit = None,
-    offset: Offset = None,
-) -> Response:
-    runtime = call.runtime
-    query = parse_list_query(filters, sort, limit, offset, runtime.options.max_page_size,
-                             CLIENT_FILTERS, CLIENT_SORTS)
+@dataclass(frozen=True)
+class ListKind:
+    """What differs between the two paged lists: the allowed fields, the search and the key."""
+
+    filters: Collection[str]
+    sorts: Collection[str]
+    items_key: str
+    search: Sequence[str] = ()
+
+
+CLIENTS = ListKind(CLIENT_FILTERS, CLIENT_SORTS, "clients")
+CHANNELS = ListKind(CHANNEL_FILTERS, CHANNEL_SORTS, "partner_channels", CHANNEL_SEARCH)
+
+
+async def _page(call: FaultableCall, kind: ListKind, items: Callable[[], list[dict[str, Any]]],
+                filters: str | None, sort: str | None, limit: int | None,
+                offset: int | None) -> Response:
+    # Bad input is refused before any fault, as a validating gateway would.
+    query = parse_list_query(filters, sort, limit, offset, call.runtime.options.max_page_size,
+                             kind.filters, kind.sorts)
     if (replacement := await call.apply_fault()) is not None:
         return replacement
-    items = [client_json(client) for client in runtime.world.clients.values()]
-    page, total = select(items, query)
-    return ExactJSONResponse(envelope(query, page, total, "clients"))
+    page, total = select(items(), query, kind.search)
+    return ExactJSONResponse(envelope(query, page, total, kind.items_key))
+
+
+@router.get("/partners/{partner_id}/clients", tags=["Client Management"], summary="List clients")
+async def list_clients(call: Faultable, filters: Filters = None, sort: Sort = None,
+                       limit: Limit = None, offset: Offset = None) -> Response:
+    world = call.runtime.world
+    return await _page(call, CLIENTS, lambda: [client_json(c) for c in world.clients.values()],
+                       filters, sort, limit, offset)
 
 
 @router.get("/partners/{partner_id}/channels", tags=["Channel Management"],
             summary="List channels")
-async def list_channels(
-    call: Faultable,
-    filters: Filters = None,
-    sort: Sort = None,
-    limit: Limit = None,
-    offset: Offset = None,
-) -> Response:
+async def list_channels(call: Faultable, filters: Filters = None, sort: Sort = None,
+                        limit: Limit = None, offset: Offset = None) -> Response:
     runtime = call.runtime
-    query = parse_list_query(filters, sort, limit, offset, runtime.options.max_page_size,
-                             CHANNEL_FILTERS, CHANNEL_SORTS)
-    if (replacement := await call.apply_fault()) is not None:
-        return replacement
-    world, now = runtime.world, runtime.world.clock()
-    items = [channel_json(channel, world.clients[channel.client_id],
-                          hub_status(channel, now, runtime.cancellation_delay))
-             for channel in world.channels.values()]
-    page, total = select(items, query, CHANNEL_SEARCH)
-    return ExactJSONResponse(envelope(query, page, total, "partner_channels"))
+    world = runtime.world
+
+    def items() -> list[dict[str, Any]]:
+        now = world.clock()  # after any slow fault, like the answer it goes into
+        return [channel_json(channel, world.clients[channel.client_id],
+                             hub_status(channel, now, runtime.cancellation_delay))
+                for channel in world.channels.values()]
+
+    return await _page(call, CHANNELS, items, filters, sort, limit, offset)
 
 
 @router.patch("/partners/{partner_id}/clients/{client_id}", tags=["Client Management"],

@@ -1,95 +1,32 @@
-"""Frames in the exact schemas of the interface, built by hand (not by the transform)."""
+"""Frames in the exact schemas of the tables, built by hand (not by the transform)."""
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import duckdb
 import polars as pl
 
-from pipeline.warehouse import coverage_frame
+from pipeline.warehouse import DEFAULT_SQL_DIR, coverage_frame, ensure_schema
 
-MONEY = pl.Decimal(38, 10)
-UTC_TS = pl.Datetime("us", "UTC")
 T0 = datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
 
-DAILY = {
-    "client_id": pl.String,
-    "usage_date": pl.Date,
-    "currency": pl.String,
-    "quantity": pl.Int64,
-    "paid_quantity": pl.Int64,
-    "free_quantity": pl.Int64,
-    "free_tier": pl.Int64,
-    "free_entry_point": pl.Int64,
-    "total_price": MONEY,
-    "fetched_at": UTC_TS,
-}
-BY_CATEGORY = {
-    "client_id": pl.String,
-    "usage_date": pl.Date,
-    "currency": pl.String,
-    "category": pl.String,
-    "category_family": pl.String,
-    "quantity": pl.Int64,
-    "paid_quantity": pl.Int64,
-    "price": MONEY,
-    "fetched_at": UTC_TS,
-}
-COVERAGE = {"client_id": pl.String, "usage_date": pl.Date, "fetched_at": UTC_TS}
-SNAPSHOTS = {
-    "client_id": pl.String,
-    "observed_at": UTC_TS,
-    "balance": MONEY,
-    "currency": pl.String,
-    "last_renewal_date": UTC_TS,
-    "last_renewal_amount": MONEY,
-    "estimated_template_cost": MONEY,
-    "bi_price_for_currency_and_client_country": MONEY,
-    "ui_price_for_currency_and_client_country": MONEY,
-}
-RAW = {
-    "client_id": pl.String,
-    "window_start": pl.Date,
-    "window_end": pl.Date,
-    "granularity": pl.String,
-    "fetched_at": UTC_TS,
-    "response_text": pl.String,
-}
-CLIENTS = {
-    "client_id": pl.String,
-    "name": pl.String,
-    "status": pl.String,
-    "organisation": pl.String,
-    "max_channels": pl.Int64,
-    "created_at": UTC_TS,
-    "modified_at": UTC_TS,
-    "partner_payload": pl.String,
-    "business_vertical": pl.String,
-    "timezone": pl.String,
-    "country": pl.String,
-    "language": pl.String,
-    "email": pl.String,
-}
-CHANNELS = {
-    "channel_id": pl.String,
-    "client_id": pl.String,
-    "app_id": pl.String,
-    "phone_number": pl.String,
-    "phone_name": pl.String,
-    "hub_status": pl.String,
-    "status": pl.String,
-    "account_mode": pl.String,
-    "current_quality_rating": pl.String,
-    "current_limit": pl.String,
-    "hosting_platform_type": pl.String,
-    "data_localization_region": pl.String,
-    "tier": pl.String,
-    "waba_account_id": pl.String,
-    "created_at": UTC_TS,
-    "billing_started_at": UTC_TS,
-    "cancelled_at": UTC_TS,
-    "terminated_at": UTC_TS,
-}
+@functools.cache
+def table_schema(table: str) -> pl.Schema:
+    """A table's columns as polars types, read off the DDL in sql/tables."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    ensure_schema(con, DEFAULT_SQL_DIR)
+    return con.sql(f"SELECT * FROM {table} LIMIT 0").pl().schema
+
+
+DAILY = table_schema("usage_daily")
+BY_CATEGORY = table_schema("usage_by_category")
+SNAPSHOTS = table_schema("balance_snapshots")
+RAW = table_schema("raw_balance_responses")
+CLIENTS = table_schema("clients")
+CHANNELS = table_schema("channels")
 
 
 def frame(schema: dict, rows: Sequence[dict]) -> pl.DataFrame:
