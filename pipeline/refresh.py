@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from pipeline.definitions import REFRESH_JOB, build_definitions
+from pipeline.definitions import STAGED_JOBS, build_definitions
 from pipeline.defs.partitions import range_tags
 from pipeline.errors import one_line
 from pipeline.partner_api import ApiConfig
@@ -26,7 +26,7 @@ QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 @dataclass
 class RefreshOutcome:
-    run_id: str
+    run_ids: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -55,13 +55,24 @@ def check_range(env: Mapping[str, str], start: date, end: date) -> None:
 def execute_refresh(
     defs: dg.Definitions, start: date, end: date, instance: dg.DagsterInstance
 ) -> RefreshOutcome:
-    result = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
-        instance=instance,
-        tags=range_tags(start, end),
-        run_config=QUIET_CONSOLE,
-        raise_on_error=False,
-    )
-    outcome = RefreshOutcome(run_id=result.run_id)
+    """Directory, usage over the range, then publish: one Dagster run each, in that order; a
+    failed run stops the ones after it, as a failed step stops its downstream steps."""
+    outcome = RefreshOutcome()
+    for job in STAGED_JOBS:
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance,
+            tags=range_tags(start, end),
+            run_config=QUIET_CONSOLE,
+            raise_on_error=False,
+        )
+        outcome.run_ids.append(result.run_id)
+        _collect_problems(result, outcome)
+        if not result.success:
+            break
+    return outcome
+
+
+def _collect_problems(result: dg.ExecuteInProcessResult, outcome: RefreshOutcome) -> None:
     for event in result.all_events:
         if event.is_step_failure:
             text = _failure_text(event)
@@ -77,7 +88,6 @@ def execute_refresh(
                 outcome.warnings.append(line)
             else:
                 outcome.problems.append(line)
-    return outcome
 
 
 def _failure_text(event: dg.DagsterEvent) -> str:
@@ -124,7 +134,8 @@ def summary_text(
     warehouse: Warehouse, start: date, end: date, seconds: float, outcome: RefreshOutcome
 ) -> str:
     verdict = "loaded" if outcome.success else "INCOMPLETE"
-    lines = [f"{verdict}: {start} .. {end} in {seconds:.1f}s (Dagster run {outcome.run_id})"]
+    runs = ", ".join(run_id[:8] for run_id in outcome.run_ids)
+    lines = [f"{verdict}: {start} .. {end} in {seconds:.1f}s (Dagster runs {runs})"]
     if not warehouse.exists():
         return "\n".join([*lines, "  nothing is in the warehouse yet"])
     with warehouse.read() as con:

@@ -4,7 +4,6 @@ The range-dependent checks (coverage of a run's days, families adding up) run in
 asset, which knows the range it loaded.
 """
 
-
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 

@@ -1,6 +1,5 @@
 """The `clients` and `channels` assets: full listings loaded as current state plus history."""
 
-
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence

@@ -1,6 +1,5 @@
 """What analysts read: the SQL reporting views and the parquet exports for BI tools."""
 
-
 import dagster as dg
 
 from pipeline.defs.directory import WAREHOUSE_POOL

@@ -1,6 +1,5 @@
 """The daily schedule: yesterday, plus the trailing days whose figures may still be revised."""
 
-
 from datetime import date, timedelta
 
 import dagster as dg

@@ -13,10 +13,18 @@ from .errors import not_found
 from .faults import Injection, inject
 from .runtime import Runtime
 
-api_key_header = APIKeyHeader(name="X-API-Key", scheme_name="PartnerApiKeyV2", auto_error=False,
-                              description="Partner API key (preferred)")
-bearer_token = HTTPBearer(scheme_name="Bearer", bearerFormat="JWT", auto_error=False,
-                          description="access_token from POST /api/v2/token")
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="PartnerApiKeyV2",
+    auto_error=False,
+    description="Partner API key (preferred)",
+)
+bearer_token = HTTPBearer(
+    scheme_name="Bearer",
+    bearerFormat="JWT",
+    auto_error=False,
+    description="access_token from POST /api/v2/token",
+)
 
 
 def runtime_of(request: Request) -> Runtime:

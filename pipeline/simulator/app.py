@@ -44,8 +44,9 @@ async def _api_error(_request: Request, exc: Exception) -> Response:
 async def _validation_error(_request: Request, exc: Exception) -> Response:
     """Bad parameters or bodies are the vendor's 400 "Wrong payload", not FastAPI's 422."""
     assert isinstance(exc, RequestValidationError)
-    details = [f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-               for error in exc.errors()]
+    details = [
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+    ]
     return error_response(ApiError(400, "Wrong payload", details))
 
 

@@ -18,8 +18,9 @@ def _b64(data: bytes) -> str:
 class Credentials:
     """Checks the API key and issued tokens; secrets never leave this object except as tokens."""
 
-    def __init__(self, api_key: str, username: str, password: str,
-                 token_ttl_seconds: float) -> None:
+    def __init__(
+        self, api_key: str, username: str, password: str, token_ttl_seconds: float
+    ) -> None:
         self._api_key = api_key
         self._username = username
         self._password = password
@@ -31,16 +32,20 @@ class Credentials:
         return f"Credentials(tokens={len(self._tokens)})"
 
     def issue_token(self, username: str, password: str) -> str:
-        if not (hmac.compare_digest(username, self._username)
-                and hmac.compare_digest(password, self._password)):
+        if not (
+            hmac.compare_digest(username, self._username)
+            and hmac.compare_digest(password, self._password)
+        ):
             raise ApiError(401, "Invalid username or password")
         # Shaped like a JWT, as the vendor's bearerFormat says; validity is the server's lookup.
         expires = time.time() + self.token_ttl_seconds
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        payload = _b64(json.dumps({"sub": username, "exp": int(expires),
-                                   "jti": secrets.token_hex(8)}).encode())
-        signature = _b64(hmac.new(self._signing_key, f"{header}.{payload}".encode(),
-                                  "sha256").digest())
+        payload = _b64(
+            json.dumps({"sub": username, "exp": int(expires), "jti": secrets.token_hex(8)}).encode()
+        )
+        signature = _b64(
+            hmac.new(self._signing_key, f"{header}.{payload}".encode(), "sha256").digest()
+        )
         token = f"{header}.{payload}.{signature}"
         self._tokens[token] = time.monotonic() + self.token_ttl_seconds
         return token
@@ -55,8 +60,11 @@ class Credentials:
                 return "api_key"
             raise ApiError(401, "Invalid API key", ["X-API-Key is not a valid partner API key"])
         if authorization is None:
-            raise ApiError(401, "Authentication required",
-                           ["send X-API-Key, or Authorization: Bearer <token> from POST /token"])
+            raise ApiError(
+                401,
+                "Authentication required",
+                ["send X-API-Key, or Authorization: Bearer <token> from POST /token"],
+            )
         scheme, _, token = authorization.partition(" ")
         expiry = self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         if expiry is None or expiry <= time.monotonic():

@@ -26,9 +26,14 @@ class BalanceQuery:
     app_ids: frozenset[str] | None
 
 
-def parse_balance_query(start_date: int, end_date: int, granularity: str,
-                        app_id: Sequence[str] | None, history: tuple[date, date],
-                        max_window_days: int | None) -> BalanceQuery:
+def parse_balance_query(
+    start_date: int,
+    end_date: int,
+    granularity: str,
+    app_id: Sequence[str] | None,
+    history: tuple[date, date],
+    max_window_days: int | None,
+) -> BalanceQuery:
     """history is (first day with usage, last day with usage); the window width is measured on
     the part of the request that overlaps it."""
     if start_date > end_date:
@@ -40,12 +45,15 @@ def parse_balance_query(start_date: int, end_date: int, granularity: str,
     last = _day(end_date)
     overlap = (min(last, history[1]) - max(first, history[0])).days + 1
     if max_window_days is not None and overlap > max_window_days:
-        raise bad_request("Date window too wide",
-                          f"at most {max_window_days} days per request, asked for {overlap}")
+        raise bad_request(
+            "Date window too wide",
+            f"at most {max_window_days} days per request, asked for {overlap}",
+        )
     ids = None
     if app_id is not None:
-        ids = frozenset(part.strip() for value in app_id for part in value.split(",")
-                        if part.strip())
+        ids = frozenset(
+            part.strip() for value in app_id for part in value.split(",") if part.strip()
+        )
     return BalanceQuery(first, last, granularity, ids)
 
 
@@ -55,8 +63,9 @@ def _day(unix_seconds: int) -> date:
     return datetime.fromtimestamp(seconds, UTC).date()
 
 
-def balance_body(client: Client, usage: UsageGenerator, query: BalanceQuery,
-                 drift: bool) -> dict[str, Any]:
+def balance_body(
+    client: Client, usage: UsageGenerator, query: BalanceQuery, drift: bool
+) -> dict[str, Any]:
     """With drift on, estimated_template_cost is missing, and so is a partner-paid client's
     last_renewal."""
     rows: list[dict[str, Any]] = []
@@ -87,4 +96,3 @@ def _last_renewal(client: Client) -> dict[str, Any]:
         return {"date": None, "amount": Decimal(0)}
     when, amount = client.last_renewal
     return {"date": timestamp(when), "amount": amount}
-

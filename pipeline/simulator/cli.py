@@ -40,8 +40,9 @@ def serve(argv: list[str] | None = None) -> int:
             except KeyboardInterrupt:
                 print("\nsimulator stopped")
     except OSError as exc:
-        print(f"simulator: cannot listen on {opts.host}:{opts.port}: {exc.strerror}",
-              file=sys.stderr)
+        print(
+            f"simulator: cannot listen on {opts.host}:{opts.port}: {exc.strerror}", file=sys.stderr
+        )
         return 1
     return 0
 
@@ -51,31 +52,67 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline simulator",
         description="Serve a local 360dialog Partner API v2 simulator. Credentials come from "
-                    "D360_PARTNER_ID, D360_API_KEY, D360_USERNAME, D360_PASSWORD (environment "
-                    "or ./.env); missing ones are made up and printed.",
-        epilog=FAULT_HELP)
+        "D360_PARTNER_ID, D360_API_KEY, D360_USERNAME, D360_PASSWORD (environment "
+        "or ./.env); missing ones are made up and printed.",
+        epilog=FAULT_HELP,
+    )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     add("--port", type=int, default=8360, help="port to listen on (default %(default)s)")
-    add("--seed", type=int, default=defaults.seed,
-        help="the same seed gives the same data, byte for byte (default %(default)s)")
+    add(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        help="the same seed gives the same data, byte for byte (default %(default)s)",
+    )
     add("--clients", type=int, default=defaults.clients, help="clients (default %(default)s)")
-    add("--channels-per-client", type=int, default=defaults.max_channels_per_client,
-        help="most channels a client has (default %(default)s)")
-    add("--history-days", type=int, default=defaults.history_days,
-        help="usage from this many days ago up to yesterday, UTC (default %(default)s)")
-    add("--rate", default="5/30",
-        help="balance requests per client: N/SECONDS, or off (default %(default)s)")
-    add("--retry-after", choices=("always", "never", "sometimes"), default=defaults.retry_after,
-        help="whether a 429 carries Retry-After (default %(default)s)")
-    add("--max-page-size", type=int, default=defaults.max_page_size,
-        help="cap on a list page's limit (default %(default)s)")
-    add("--max-window-days", type=int, default=defaults.max_window_days,
-        help="widest balance window accepted (default %(default)s)")
-    add("--latency", type=float, default=0.0,
-        help="seconds added to every request (default %(default)s)")
-    add("--token-ttl", type=float, default=defaults.token_ttl_seconds,
-        help="bearer token lifetime in seconds (default %(default)s)")
+    add(
+        "--channels-per-client",
+        type=int,
+        default=defaults.max_channels_per_client,
+        help="most channels a client has (default %(default)s)",
+    )
+    add(
+        "--history-days",
+        type=int,
+        default=defaults.history_days,
+        help="usage from this many days ago up to yesterday, UTC (default %(default)s)",
+    )
+    add(
+        "--rate",
+        default="5/30",
+        help="balance requests per client: N/SECONDS, or off (default %(default)s)",
+    )
+    add(
+        "--retry-after",
+        choices=("always", "never", "sometimes"),
+        default=defaults.retry_after,
+        help="whether a 429 carries Retry-After (default %(default)s)",
+    )
+    add(
+        "--max-page-size",
+        type=int,
+        default=defaults.max_page_size,
+        help="cap on a list page's limit (default %(default)s)",
+    )
+    add(
+        "--max-window-days",
+        type=int,
+        default=defaults.max_window_days,
+        help="widest balance window accepted (default %(default)s)",
+    )
+    add(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds added to every request (default %(default)s)",
+    )
+    add(
+        "--token-ttl",
+        type=float,
+        default=defaults.token_ttl_seconds,
+        help="bearer token lifetime in seconds (default %(default)s)",
+    )
     add("--fault", action="append", default=[], metavar="KIND[=SPEC]", help="see below")
     return parser
 
@@ -88,12 +125,21 @@ def _options(args: argparse.Namespace, env: Mapping[str, str | None]) -> Simulat
         "password": env.get("D360_PASSWORD") or secrets.token_urlsafe(12),
     }
     return SimulatorOptions(
-        seed=args.seed, clients=args.clients, max_channels_per_client=args.channels_per_client,
-        history_days=args.history_days, balance_rate=_rate(args.rate),
-        retry_after=args.retry_after, max_page_size=args.max_page_size,
-        max_window_days=args.max_window_days, token_ttl_seconds=args.token_ttl,
-        latency_seconds=args.latency, host=args.host, port=args.port,
-        faults=_faults(args.fault), **credentials)
+        seed=args.seed,
+        clients=args.clients,
+        max_channels_per_client=args.channels_per_client,
+        history_days=args.history_days,
+        balance_rate=_rate(args.rate),
+        retry_after=args.retry_after,
+        max_page_size=args.max_page_size,
+        max_window_days=args.max_window_days,
+        token_ttl_seconds=args.token_ttl,
+        latency_seconds=args.latency,
+        host=args.host,
+        port=args.port,
+        faults=_faults(args.fault),
+        **credentials,
+    )
 
 
 def _rate(text: str) -> tuple[int, float] | None:
@@ -119,8 +165,11 @@ def _faults(specs: list[str]) -> Faults:
             elif kind == "slow":
                 fields.update(slow_every=int(every), slow_seconds=float(extra or 5))
             elif kind in ("drop", "429", "token-expiry"):
-                name = {"drop": "drop_every", "429": "rate_limit_every",
-                        "token-expiry": "token_expiry_every"}[kind]
+                name = {
+                    "drop": "drop_every",
+                    "429": "rate_limit_every",
+                    "token-expiry": "token_expiry_every",
+                }[kind]
                 fields[name] = int(every)
             else:
                 raise ValueError

@@ -56,12 +56,17 @@ class DroppedResponse(Response):
     """Declares a body it never finishes: the client sees the connection die mid-response."""
 
     def __init__(self) -> None:
-        super().__init__(content=b'{"usage":[{"period_date":', status_code=200,
-                         media_type="application/json", headers={"Content-Length": "4096"})
+        super().__init__(
+            content=b'{"usage":[{"period_date":',
+            status_code=200,
+            media_type="application/json",
+            headers={"Content-Length": "4096"},
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code,
-                    "headers": self.raw_headers})
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
         await send({"type": "http.response.body", "body": self.body, "more_body": True})
         raise ConnectionDropped
 

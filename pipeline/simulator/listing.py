@@ -9,12 +9,24 @@ from typing import Any
 
 from .errors import bad_request
 
-_CONTACT = ("webpage_url", "email", "phone", "language", "country", "street_name", "city",
-            "zip_code")
+_CONTACT = (
+    "webpage_url",
+    "email",
+    "phone",
+    "language",
+    "country",
+    "street_name",
+    "city",
+    "zip_code",
+)
 _CLIENT_FIELDS = (
-    "id", "name", "status",
-    *(f"meta_info.{key}" for key in ("business_vertical", "timezone", "about",
-                                     "business_description", "use_case")),
+    "id",
+    "name",
+    "status",
+    *(
+        f"meta_info.{key}"
+        for key in ("business_vertical", "timezone", "about", "business_description", "use_case")
+    ),
     *(f"contact_info.{key}" for key in _CONTACT),
     *(f"contact_user.{key}" for key in ("phone", "email", "name")),
 )
@@ -22,19 +34,37 @@ _CLIENT_FIELDS = (
 CLIENT_FILTERS = frozenset(_CLIENT_FIELDS)
 CLIENT_SORTS = frozenset((*_CLIENT_FIELDS, "created_at", "modified_at"))
 _CHANNEL_FIELDS = (
-    "id", "status", "client_id", "version", "is_migrated", "account_mode", "terminated_at",
-    "current_limit", "current_quality_rating", "created_at", "modified_at",
-    "setup_info.phone_number", "setup_info.phone_name",
-    "client.id", "client.name", "client.partner_payload",
+    "id",
+    "status",
+    "client_id",
+    "version",
+    "is_migrated",
+    "account_mode",
+    "terminated_at",
+    "current_limit",
+    "current_quality_rating",
+    "created_at",
+    "modified_at",
+    "setup_info.phone_number",
+    "setup_info.phone_name",
+    "client.id",
+    "client.name",
+    "client.partner_payload",
     *(f"client.contact_info.{key}" for key in ("country", "email", "street_name")),
-    "integration.app_id", "integration.state",
+    "integration.app_id",
+    "integration.state",
     *(f"waba_account.{key}" for key in ("id", "namespace", "external_id", "fb_business_id")),
     *(f"waba_account.on_behalf_of_business_info.{key}" for key in ("id", "name", "status", "type")),
 )
 CHANNEL_FILTERS = frozenset(("q", *_CHANNEL_FIELDS))
 CHANNEL_SORTS = frozenset(_CHANNEL_FIELDS)
-CHANNEL_SEARCH = ("setup_info.phone_number", "setup_info.phone_name", "client.name",
-                  "client.partner_payload", "waba_account.fb_business_id")
+CHANNEL_SEARCH = (
+    "setup_info.phone_number",
+    "setup_info.phone_name",
+    "client.name",
+    "client.partner_payload",
+    "waba_account.fb_business_id",
+)
 
 _MISSING = object()
 
@@ -47,9 +77,15 @@ class ListQuery:
     offset: int
 
 
-def parse_list_query(filters: str | None, sort: str | None, limit: int | None,
-                     offset: int | None, cap: int, allowed_filters: Collection[str],
-                     allowed_sorts: Collection[str]) -> ListQuery:
+def parse_list_query(
+    filters: str | None,
+    sort: str | None,
+    limit: int | None,
+    offset: int | None,
+    cap: int,
+    allowed_filters: Collection[str],
+    allowed_sorts: Collection[str],
+) -> ListQuery:
     """Validates the query (400 on anything unknown); limit/offset were checked as ints >= 0."""
     parsed: Any = {}
     if filters:
@@ -81,28 +117,36 @@ def lookup(item: dict[str, Any], path: str) -> Any:
 def _matches(item: dict[str, Any], field: str, wanted: Any, search: Sequence[str]) -> bool:
     if field == "q":
         needle = str(wanted).lower()
-        return any(needle in str(lookup(item, path)).lower()
-                   for path in search if lookup(item, path) not in (None, _MISSING))
+        return any(
+            needle in str(lookup(item, path)).lower()
+            for path in search
+            if lookup(item, path) not in (None, _MISSING)
+        )
     value = lookup(item, field)
     if value == wanted and type(value) is type(wanted):
         return True
     # Query strings are text: let "2" match 2 and "true" match true.
-    return (isinstance(wanted, str) and value is not _MISSING
-            and json.dumps(value).strip('"') == wanted)
+    return (
+        isinstance(wanted, str) and value is not _MISSING and json.dumps(value).strip('"') == wanted
+    )
 
 
-def select(items: list[dict[str, Any]], query: ListQuery,
-           search: Sequence[str] = ()) -> tuple[list[dict[str, Any]], int]:
+def select(
+    items: list[dict[str, Any]], query: ListQuery, search: Sequence[str] = ()
+) -> tuple[list[dict[str, Any]], int]:
     """The page asked for and the number of matching items; order is sort keys, then id."""
-    matching = [item for item in items
-                if all(_matches(item, field, wanted, search)
-                       for field, wanted in query.filters.items())]
+    matching = [
+        item
+        for item in items
+        if all(_matches(item, field, wanted, search) for field, wanted in query.filters.items())
+    ]
     matching.sort(key=lambda item: item["id"])
     for key in reversed(query.sort):  # stable sorts, least significant key first
         path = key.removeprefix("-")
-        matching.sort(key=lambda item, path=path: _sort_key(lookup(item, path)),
-                      reverse=key.startswith("-"))
-    return matching[query.offset:query.offset + query.limit], len(matching)
+        matching.sort(
+            key=lambda item, path=path: _sort_key(lookup(item, path)), reverse=key.startswith("-")
+        )
+    return matching[query.offset : query.offset + query.limit], len(matching)
 
 
 def _sort_key(value: Any) -> tuple[bool, Any]:
@@ -110,7 +154,15 @@ def _sort_key(value: Any) -> tuple[bool, Any]:
     return (missing, "" if missing else value)
 
 
-def envelope(query: ListQuery, page: list[dict[str, Any]], total: int,
-             items_key: str) -> dict[str, Any]:
-    return {"count": len(page), "filters": query.filters, "sort": query.sort,
-            "limit": query.limit, "offset": query.offset, "total": total, items_key: page}
+def envelope(
+    query: ListQuery, page: list[dict[str, Any]], total: int, items_key: str
+) -> dict[str, Any]:
+    return {
+        "count": len(page),
+        "filters": query.filters,
+        "sort": query.sort,
+        "limit": query.limit,
+        "offset": query.offset,
+        "total": total,
+        items_key: page,
+    }

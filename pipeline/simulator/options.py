@@ -29,8 +29,13 @@ class Faults:
     vanished_clients: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        periods = (self.error_burst_every, self.drop_every, self.slow_every,
-                   self.rate_limit_every, self.token_expiry_every)
+        periods = (
+            self.error_burst_every,
+            self.drop_every,
+            self.slow_every,
+            self.rate_limit_every,
+            self.token_expiry_every,
+        )
         if min(periods) < 0 or self.error_burst_length < 1 or self.slow_seconds < 0:
             raise ValueError("fault periods must be >= 0, burst length >= 1, slow_seconds >= 0")
         if self.error_burst_every and self.error_burst_length >= self.error_burst_every:

@@ -23,8 +23,24 @@ COUNTRIES: dict[str, tuple[str, str, str, str, tuple[str, ...]]] = {
     "IN": ("USD", "en", "Asia/Kolkata", "+91", ("Mumbai", "Pune", "Delhi")),
 }
 VERTICALS = ("RETAIL", "EDU", "FINANCE", "HEALTH", "TRAVEL", "PROF_SERVICES", "AUTO", "OTHER")
-NAME_HEADS = ("Nord", "Blue", "Sun", "Alpen", "River", "Kite", "Oak", "Nova", "Pixel", "Coral",
-              "Iron", "Maple", "Swift", "Lumen", "Urban", "Terra")
+NAME_HEADS = (
+    "Nord",
+    "Blue",
+    "Sun",
+    "Alpen",
+    "River",
+    "Kite",
+    "Oak",
+    "Nova",
+    "Pixel",
+    "Coral",
+    "Iron",
+    "Maple",
+    "Swift",
+    "Lumen",
+    "Urban",
+    "Terra",
+)
 NAME_TAILS = ("wind", "harbor", "works", "field", "line", "stone", "path", "light", "grove", "bay")
 NAME_KINDS = ("Logistics", "Retail", "Clinic", "Travel", "Academy", "Bank", "Motors", "Studio")
 QUALITY = ("High", "High", "High", "Medium", "Low")
@@ -37,10 +53,14 @@ def build_world(opts: SimulatorOptions, clock: Callable[[], datetime]) -> World:
     history_start = today - timedelta(days=opts.history_days)
     rng = random.Random(opts.seed)
     partner = Partner(
-        id=opts.partner_id, brand_name="Simulated Partner", webhook_url=None,
-        partner_redirect_url=None, allow_client_to_add_phone_no=True,
+        id=opts.partner_id,
+        brand_name="Simulated Partner",
+        webhook_url=None,
+        partner_redirect_url=None,
+        allow_client_to_add_phone_no=True,
         default_data_localization_region=None,
-        balance_total=Decimal(rng.randint(10_000, 500_000)) / 100, currency="EUR",
+        balance_total=Decimal(rng.randint(10_000, 500_000)) / 100,
+        currency="EUR",
     )
     clients: dict[str, Client] = {}
     channels: dict[str, Channel] = {}
@@ -58,8 +78,9 @@ def _ident(rng: random.Random, suffix: str) -> str:
 
 
 def _at(day: date, rng: random.Random) -> datetime:
-    return datetime.combine(day, time(rng.randint(6, 20), rng.randint(0, 59), rng.randint(0, 59)),
-                            tzinfo=UTC)
+    return datetime.combine(
+        day, time(rng.randint(6, 20), rng.randint(0, 59), rng.randint(0, 59)), tzinfo=UTC
+    )
 
 
 def _make_client(rng: random.Random, index: int, history_start: date, today: date) -> Client:
@@ -77,32 +98,57 @@ def _make_client(rng: random.Random, index: int, history_start: date, today: dat
     mix = [rng.uniform(0.05, 1.0) for _ in range(4)]
     renewal_day = today.replace(day=1) - timedelta(days=rng.choice((0, 0, 31, 62)))
     return Client(
-        id=_ident(rng, "CL"), name=name, status="inactive" if inactive else "active",
+        id=_ident(rng, "CL"),
+        name=name,
+        status="inactive" if inactive else "active",
         organisation=f"{name} {rng.choice(('GmbH', 'Ltd', 'Inc', 'SAS', 'BV'))}",
-        meta_info={"business_vertical": rng.choice(VERTICALS), "timezone": timezone,
-                   "about": f"{name} on WhatsApp", "business_description": f"{name}, {cities[0]}",
-                   "use_case": rng.choice(("support", "notifications", "marketing", "otp"))},
-        contact_info={"webpage_url": f"https://{slug}.example", "phone": _phone(rng, prefix),
-                      "language": language, "country": country,
-                      "street_name": f"{rng.randint(1, 200)} Main Street",
-                      "city": rng.choice(cities), "email": f"billing@{slug}.example",
-                      "full_name": f"Owner {index:03d}",
-                      "zip_code": f"{rng.randint(10000, 99999)}"},
-        contact_user={"phone": _phone(rng, prefix), "email": f"admin{index:03d}@{slug}.example",
-                       "name": f"Admin {index:03d}"},
+        meta_info={
+            "business_vertical": rng.choice(VERTICALS),
+            "timezone": timezone,
+            "about": f"{name} on WhatsApp",
+            "business_description": f"{name}, {cities[0]}",
+            "use_case": rng.choice(("support", "notifications", "marketing", "otp")),
+        },
+        contact_info={
+            "webpage_url": f"https://{slug}.example",
+            "phone": _phone(rng, prefix),
+            "language": language,
+            "country": country,
+            "street_name": f"{rng.randint(1, 200)} Main Street",
+            "city": rng.choice(cities),
+            "email": f"billing@{slug}.example",
+            "full_name": f"Owner {index:03d}",
+            "zip_code": f"{rng.randint(10000, 99999)}",
+        },
+        contact_user={
+            "phone": _phone(rng, prefix),
+            "email": f"admin{index:03d}@{slug}.example",
+            "name": f"Admin {index:03d}",
+        },
         partner_payload=f"crm-{rng.randint(1000, 9999)}" if rng.random() < 0.5 else None,
-        created_at=created, modified_at=min(modified, _at(today - timedelta(days=1), rng)),
-        max_channels=rng.choice((2, 5, 10, 10)), currency=currency, partner_paid=partner_paid,
+        created_at=created,
+        modified_at=min(modified, _at(today - timedelta(days=1), rng)),
+        max_channels=rng.choice((2, 5, 10, 10)),
+        currency=currency,
+        partner_paid=partner_paid,
         balance=Decimal(0) if partner_paid else Decimal(rng.randint(0, 250_000)) / 100,
-        last_renewal=None if partner_paid else (
+        last_renewal=None
+        if partner_paid
+        else (
             datetime.combine(renewal_day, time(), tzinfo=UTC),
-            Decimal(rng.choice((20, 50, 100, 250, 500)))),
+            Decimal(rng.choice((20, 50, 100, 250, 500))),
+        ),
         profile=UsageProfile(
             volume_scale=0.0 if inactive or rng.random() < 0.05 else rng.lognormvariate(0, 1),
             growth_per_year=rng.uniform(-0.2, 0.9),
             business_initiated_share=rng.uniform(0.3, 0.8),
-            pricing_mix=dict(zip(("authentication", "marketing", "service", "utility"),
-                                 [share / sum(mix) for share in mix], strict=True)),
+            pricing_mix=dict(
+                zip(
+                    ("authentication", "marketing", "service", "utility"),
+                    [share / sum(mix) for share in mix],
+                    strict=True,
+                )
+            ),
             weekend_factor=rng.uniform(0.3, 0.9),
             international_authentication=rng.random() < 0.3,
         ),
@@ -121,8 +167,10 @@ def _channel_count(rng: random.Random, client: Client, most: int) -> int:
 
 def _make_channel(rng: random.Random, client: Client, index: int, today: date) -> Channel:
     yesterday = today - timedelta(days=1)
-    created_day = min(client.created_at.date() + timedelta(days=rng.randint(0, 90) * index
-                                                           + rng.randint(0, 14)), yesterday)
+    created_day = min(
+        client.created_at.date() + timedelta(days=rng.randint(0, 90) * index + rng.randint(0, 14)),
+        yesterday,
+    )
     created = max(_at(created_day, rng), client.created_at)
     cancelled = terminated = None
     hub_status = "live"
@@ -135,18 +183,33 @@ def _make_channel(rng: random.Random, client: Client, index: int, today: date) -
     prefix = COUNTRIES[client.contact_info["country"]][3]
     waba_id = _ident(rng, "WA")
     return Channel(
-        id=_ident(rng, "CH"), client_id=client.id, app_id=str(rng.randint(100_000, 999_999)),
-        phone_number=_phone(rng, prefix), phone_name=f"{client.name} {index + 1}",
-        created_at=created, modified_at=max(created, cancelled or created),
-        cancelled_at=cancelled, terminated_at=terminated, hub_status=hub_status,
-        current_limit=rng.choice(LIMITS), current_quality_rating=rng.choice(QUALITY),
+        id=_ident(rng, "CH"),
+        client_id=client.id,
+        app_id=str(rng.randint(100_000, 999_999)),
+        phone_number=_phone(rng, prefix),
+        phone_name=f"{client.name} {index + 1}",
+        created_at=created,
+        modified_at=max(created, cancelled or created),
+        cancelled_at=cancelled,
+        terminated_at=terminated,
+        hub_status=hub_status,
+        current_limit=rng.choice(LIMITS),
+        current_quality_rating=rng.choice(QUALITY),
         hosting_platform_type="meta_cloud_api" if rng.random() < 0.85 else "360_hosting",
         data_localization_region=rng.choice(REGIONS) if rng.random() < 0.2 else None,
-        waba={"external_id": str(rng.randint(10**14, 10**15 - 1)), "fb_account_status": "verified",
-              "fb_business_id": str(rng.randint(10**14, 10**15 - 1)), "id": waba_id,
-              "namespace": f"{waba_id.lower()}_ns",
-              "on_behalf_of_business_info": {"id": str(rng.randint(10**14, 10**15 - 1)),
-                                             "name": client.organisation, "status": "approved",
-                                             "type": "OWNER"}},
-        base_volume=rng.lognormvariate(3.5, 1.2), marketing_lite=rng.random() < 0.4,
+        waba={
+            "external_id": str(rng.randint(10**14, 10**15 - 1)),
+            "fb_account_status": "verified",
+            "fb_business_id": str(rng.randint(10**14, 10**15 - 1)),
+            "id": waba_id,
+            "namespace": f"{waba_id.lower()}_ns",
+            "on_behalf_of_business_info": {
+                "id": str(rng.randint(10**14, 10**15 - 1)),
+                "name": client.organisation,
+                "status": "approved",
+                "type": "OWNER",
+            },
+        },
+        base_volume=rng.lognormvariate(3.5, 1.2),
+        marketing_lite=rng.random() < 0.4,
     )

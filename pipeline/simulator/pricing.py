@@ -15,15 +15,36 @@ PER_MESSAGE_EXTRAS = ("marketing_lite", "authentication_international")
 DRIFT_CATEGORY = "marketing_lite_v2"  # a category no client knows yet (schema-drift fault)
 
 _RATES: dict[str, dict[str, str]] = {
-    "EUR": {"business_initiated": "0.0728", "user_initiated": "0.0436", "authentication": "0.0636",
-            "marketing": "0.1131", "service": "0.0741", "utility": "0.0456",
-            "marketing_lite": "0.1058", "authentication_international": "0.0936"},
-    "USD": {"business_initiated": "0.0786", "user_initiated": "0.0471", "authentication": "0.0687",
-            "marketing": "0.1222", "service": "0.0801", "utility": "0.0493",
-            "marketing_lite": "0.1143", "authentication_international": "0.1011"},
-    "GBP": {"business_initiated": "0.0624", "user_initiated": "0.0373", "authentication": "0.0545",
-            "marketing": "0.0969", "service": "0.0635", "utility": "0.0391",
-            "marketing_lite": "0.0907", "authentication_international": "0.0802"},
+    "EUR": {
+        "business_initiated": "0.0728",
+        "user_initiated": "0.0436",
+        "authentication": "0.0636",
+        "marketing": "0.1131",
+        "service": "0.0741",
+        "utility": "0.0456",
+        "marketing_lite": "0.1058",
+        "authentication_international": "0.0936",
+    },
+    "USD": {
+        "business_initiated": "0.0786",
+        "user_initiated": "0.0471",
+        "authentication": "0.0687",
+        "marketing": "0.1222",
+        "service": "0.0801",
+        "utility": "0.0493",
+        "marketing_lite": "0.1143",
+        "authentication_international": "0.1011",
+    },
+    "GBP": {
+        "business_initiated": "0.0624",
+        "user_initiated": "0.0373",
+        "authentication": "0.0545",
+        "marketing": "0.0969",
+        "service": "0.0635",
+        "utility": "0.0391",
+        "marketing_lite": "0.0907",
+        "authentication_international": "0.0802",
+    },
 }
 RATES: dict[str, dict[str, Decimal]] = {
     currency: {category: Decimal(rate) for category, rate in rates.items()}

@@ -41,5 +41,7 @@ class SlidingWindowLimit:
         if len(hits) < self.count:
             hits.append(now)
             return
-        raise self.answer.error(hits[0] + self.seconds - now,
-                                f"at most {self.count} requests per {self.seconds:g} s per client")
+        raise self.answer.error(
+            hits[0] + self.seconds - now,
+            f"at most {self.count} requests per {self.seconds:g} s per client",
+        )

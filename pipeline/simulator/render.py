@@ -73,8 +73,10 @@ def shared_number_json(channel: Channel, status: str) -> dict[str, Any]:
         "is_migrated": False,
         "is_oba": False,
         "modified_at": timestamp(channel.modified_at),
-        "settings": {"data_localization_region": channel.data_localization_region,
-                     "tier": "regular"},
+        "settings": {
+            "data_localization_region": channel.data_localization_region,
+            "tier": "regular",
+        },
         "setup_info": {"phone_name": channel.phone_name, "phone_number": channel.phone_number},
         "status": "ready" if status in ("live", "pending_deletion") else "inactive",
         "terminated_at": timestamp(channel.terminated_at),
@@ -85,8 +87,9 @@ def shared_number_json(channel: Channel, status: str) -> dict[str, Any]:
 def channel_json(channel: Channel, client: Client, status: str) -> dict[str, Any]:
     body = shared_number_json(channel, status)
     body["client"] = {
-        "contact_info": {key: client.contact_info[key]
-                         for key in ("country", "email", "street_name")},
+        "contact_info": {
+            key: client.contact_info[key] for key in ("country", "email", "street_name")
+        },
         "id": client.id,
         "name": client.name,
         "partner_payload": client.partner_payload,

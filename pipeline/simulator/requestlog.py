@@ -68,6 +68,13 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send_and_note)
         finally:
             match = _CLIENT_IN_PATH.search(scope["path"])
-            self.log.add(RequestRecord(scope["method"], scope["path"],
-                                       match.group(1) if match else None, status,
-                                       state.get("fault"), time.time()))
+            self.log.add(
+                RequestRecord(
+                    scope["method"],
+                    scope["path"],
+                    match.group(1) if match else None,
+                    status,
+                    state.get("fault"),
+                    time.time(),
+                )
+            )

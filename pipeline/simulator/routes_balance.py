@@ -16,20 +16,26 @@ from .wire import ExactJSONResponse
 router = APIRouter()
 
 
-@router.get("/partners/{partner_id}/clients/{client_id}/info/balance", tags=["Balance & Usage"],
-            summary="Client balance and usage",
-            description="At most N requests per window per client (default 5 per 30 s), "
-                        "then 429, sometimes with Retry-After.")
+@router.get(
+    "/partners/{partner_id}/clients/{client_id}/info/balance",
+    tags=["Balance & Usage"],
+    summary="Client balance and usage",
+    description="At most N requests per window per client (default 5 per 30 s), "
+    "then 429, sometimes with Retry-After.",
+)
 async def client_balance(
     client_id: str,
     call: Faultable,
     start_date: Annotated[int, Query(ge=0, description="UNIX seconds, UTC, inclusive")] = (
-        DEFAULT_START),
+        DEFAULT_START
+    ),
     end_date: Annotated[int, Query(ge=0, description="UNIX seconds, UTC, inclusive")] = (
-        DEFAULT_END),
+        DEFAULT_END
+    ),
     granularity: Annotated[str, Query(description="day or month (either case)")] = "month",
-    app_id: Annotated[list[str] | None, Query(
-        description="app ids: comma-separated and/or repeated")] = None,
+    app_id: Annotated[
+        list[str] | None, Query(description="app ids: comma-separated and/or repeated")
+    ] = None,
 ) -> Response:
     runtime = call.runtime
     client = runtime.client(client_id)
@@ -40,8 +46,13 @@ async def client_balance(
     if runtime.balance_limit is not None:
         runtime.balance_limit.admit(client.id)
     world = runtime.world
-    query = parse_balance_query(start_date, end_date, granularity, app_id,
-                                (world.history_start, world.today - timedelta(days=1)),
-                                runtime.options.max_window_days)
+    query = parse_balance_query(
+        start_date,
+        end_date,
+        granularity,
+        app_id,
+        (world.history_start, world.today - timedelta(days=1)),
+        runtime.options.max_window_days,
+    )
     body = balance_body(client, runtime.usage, query, runtime.faults.faults.schema_drift)
     return ExactJSONResponse(body)

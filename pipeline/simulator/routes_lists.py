@@ -26,11 +26,16 @@ from .wire import ExactJSONResponse
 
 router = APIRouter()
 
-Filters = Annotated[str | None, Query(
-    description='JSON object of field -> value, e.g. {"contact_info.country": "DE"}; '
-                'for channels "q" searches phone numbers and names')]
-Sort = Annotated[str | None, Query(
-    description="field, or -field for descending; several separated by commas")]
+Filters = Annotated[
+    str | None,
+    Query(
+        description='JSON object of field -> value, e.g. {"contact_info.country": "DE"}; '
+        'for channels "q" searches phone numbers and names'
+    ),
+]
+Sort = Annotated[
+    str | None, Query(description="field, or -field for descending; several separated by commas")
+]
 Limit = Annotated[int | None, Query(ge=0, description="at most the server's page size")]
 Offset = Annotated[int | None, Query(ge=0)]
 
@@ -55,12 +60,19 @@ CLIENTS = ListKind(CLIENT_FILTERS, CLIENT_SORTS, "clients")
 CHANNELS = ListKind(CHANNEL_FILTERS, CHANNEL_SORTS, "partner_channels", CHANNEL_SEARCH)
 
 
-async def _page(call: FaultableCall, kind: ListKind, items: Callable[[], list[dict[str, Any]]],
-                filters: str | None, sort: str | None, limit: int | None,
-                offset: int | None) -> Response:
+async def _page(
+    call: FaultableCall,
+    kind: ListKind,
+    items: Callable[[], list[dict[str, Any]]],
+    filters: str | None,
+    sort: str | None,
+    limit: int | None,
+    offset: int | None,
+) -> Response:
     # Bad input is refused before any fault, as a validating gateway would.
-    query = parse_list_query(filters, sort, limit, offset, call.runtime.options.max_page_size,
-                             kind.filters, kind.sorts)
+    query = parse_list_query(
+        filters, sort, limit, offset, call.runtime.options.max_page_size, kind.filters, kind.sorts
+    )
     if (replacement := await call.apply_fault()) is not None:
         return replacement
     page, total = select(items(), query, kind.search)
@@ -68,33 +80,58 @@ async def _page(call: FaultableCall, kind: ListKind, items: Callable[[], list[di
 
 
 @router.get("/partners/{partner_id}/clients", tags=["Client Management"], summary="List clients")
-async def list_clients(call: Faultable, filters: Filters = None, sort: Sort = None,
-                       limit: Limit = None, offset: Offset = None) -> Response:
+async def list_clients(
+    call: Faultable,
+    filters: Filters = None,
+    sort: Sort = None,
+    limit: Limit = None,
+    offset: Offset = None,
+) -> Response:
     world = call.runtime.world
-    return await _page(call, CLIENTS, lambda: [client_json(c) for c in world.clients.values()],
-                       filters, sort, limit, offset)
+    return await _page(
+        call,
+        CLIENTS,
+        lambda: [client_json(c) for c in world.clients.values()],
+        filters,
+        sort,
+        limit,
+        offset,
+    )
 
 
-@router.get("/partners/{partner_id}/channels", tags=["Channel Management"],
-            summary="List channels")
-async def list_channels(call: Faultable, filters: Filters = None, sort: Sort = None,
-                        limit: Limit = None, offset: Offset = None) -> Response:
+@router.get("/partners/{partner_id}/channels", tags=["Channel Management"], summary="List channels")
+async def list_channels(
+    call: Faultable,
+    filters: Filters = None,
+    sort: Sort = None,
+    limit: Limit = None,
+    offset: Offset = None,
+) -> Response:
     runtime = call.runtime
     world = runtime.world
 
     def items() -> list[dict[str, Any]]:
         now = world.clock()  # after any slow fault, like the answer it goes into
-        return [channel_json(channel, world.clients[channel.client_id],
-                             hub_status(channel, now, runtime.cancellation_delay))
-                for channel in world.channels.values()]
+        return [
+            channel_json(
+                channel,
+                world.clients[channel.client_id],
+                hub_status(channel, now, runtime.cancellation_delay),
+            )
+            for channel in world.channels.values()
+        ]
 
     return await _page(call, CHANNELS, items, filters, sort, limit, offset)
 
 
-@router.patch("/partners/{partner_id}/clients/{client_id}", tags=["Client Management"],
-              summary="Update a client (max_channels, partner_payload)")
-async def update_client(client_id: str, body: ClientUpdate,
-                        runtime: PartnerRuntime) -> ExactJSONResponse:
+@router.patch(
+    "/partners/{partner_id}/clients/{client_id}",
+    tags=["Client Management"],
+    summary="Update a client (max_channels, partner_payload)",
+)
+async def update_client(
+    client_id: str, body: ClientUpdate, runtime: PartnerRuntime
+) -> ExactJSONResponse:
     client = runtime.client(client_id)
     for name, value in body.model_dump(exclude_unset=True).items():
         setattr(client, name, value)
@@ -102,13 +139,15 @@ async def update_client(client_id: str, body: ClientUpdate,
     return ExactJSONResponse(client_json(client))
 
 
-@router.get("/partners/{partner_id}/clients/{client_id}/shared_client_numbers",
-            tags=["Client Management"], summary="Channels of a client the partner may manage")
-async def shared_client_numbers(client_id: str,
-                                runtime: PartnerRuntime) -> ExactJSONResponse:
+@router.get(
+    "/partners/{partner_id}/clients/{client_id}/shared_client_numbers",
+    tags=["Client Management"],
+    summary="Channels of a client the partner may manage",
+)
+async def shared_client_numbers(client_id: str, runtime: PartnerRuntime) -> ExactJSONResponse:
     client = runtime.client(client_id)
     now = runtime.world.clock()
     channels = sorted(runtime.world.channels_of(client.id), key=lambda ch: ch.id)
-    return ExactJSONResponse([
-        shared_number_json(ch, hub_status(ch, now, runtime.cancellation_delay)) for ch in channels
-    ])
+    return ExactJSONResponse(
+        [shared_number_json(ch, hub_status(ch, now, runtime.cancellation_delay)) for ch in channels]
+    )

@@ -39,8 +39,13 @@ class DefaultRegion(BaseModel):
 async def token(body: TokenRequest, request: Request) -> ExactJSONResponse:
     credentials = runtime_of(request).credentials
     access_token = credentials.issue_token(body.username, body.password)
-    return ExactJSONResponse({"access_token": access_token, "token_type": "Bearer",
-                              "expires_in": math.ceil(credentials.token_ttl_seconds)})
+    return ExactJSONResponse(
+        {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": math.ceil(credentials.token_ttl_seconds),
+        }
+    )
 
 
 @router.get("/partners/{partner_id}", tags=["Partner Management"], summary="Retrieve partner")
@@ -49,27 +54,32 @@ async def get_partner(runtime: PartnerRuntime) -> ExactJSONResponse:
 
 
 @router.patch("/partners/{partner_id}", tags=["Partner Management"], summary="Update partner")
-async def update_partner(body: PartnerUpdate,
-                         runtime: PartnerRuntime) -> ExactJSONResponse:
+async def update_partner(body: PartnerUpdate, runtime: PartnerRuntime) -> ExactJSONResponse:
     partner = runtime.world.partner
     for name, value in body.model_dump(exclude_unset=True).items():
         setattr(partner, name, value)
     return ExactJSONResponse(partner_json(partner))
 
 
-@router.get("/partners/{partner_id}/balance", tags=["Balance & Usage"],
-            summary="Partner balance (prepaid partners)")
+@router.get(
+    "/partners/{partner_id}/balance",
+    tags=["Balance & Usage"],
+    summary="Partner balance (prepaid partners)",
+)
 async def partner_balance(runtime: PartnerRuntime) -> ExactJSONResponse:
     partner = runtime.world.partner
-    return ExactJSONResponse({"total": partner.balance_total,
-                              "currency": partner.currency.lower()})
+    return ExactJSONResponse({"total": partner.balance_total, "currency": partner.currency.lower()})
 
 
-@router.patch("/partners/{partner_id}/settings/default_data_localization_region",
-              tags=["Partner Management"], summary="Set the default data localization region")
-async def default_region(body: DefaultRegion,
-                         runtime: PartnerRuntime) -> ExactJSONResponse:
+@router.patch(
+    "/partners/{partner_id}/settings/default_data_localization_region",
+    tags=["Partner Management"],
+    summary="Set the default data localization region",
+)
+async def default_region(body: DefaultRegion, runtime: PartnerRuntime) -> ExactJSONResponse:
     region = body.default_data_localization_region
     runtime.world.partner.default_data_localization_region = region
-    return success_meta("Default data localization region updated successfully.",
-                        data={"default_data_localization_region": region})
+    return success_meta(
+        "Default data localization region updated successfully.",
+        data={"default_data_localization_region": region},
+    )

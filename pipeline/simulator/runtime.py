@@ -32,11 +32,21 @@ class Runtime:
     def create(cls, opts: SimulatorOptions) -> Runtime:
         world = build_world(opts, _clock(opts))
         too_many = TooManyRequests(opts.retry_after)
-        limit = (SlidingWindowLimit(*opts.balance_rate, too_many)
-                 if opts.balance_rate is not None else None)
-        return cls(opts, world, UsageGenerator(world, opts.seed),
-                   Credentials(opts.api_key, opts.username, opts.password, opts.token_ttl_seconds),
-                   too_many, limit, FaultSchedule(opts.faults), RequestLog())
+        limit = (
+            SlidingWindowLimit(*opts.balance_rate, too_many)
+            if opts.balance_rate is not None
+            else None
+        )
+        return cls(
+            opts,
+            world,
+            UsageGenerator(world, opts.seed),
+            Credentials(opts.api_key, opts.username, opts.password, opts.token_ttl_seconds),
+            too_many,
+            limit,
+            FaultSchedule(opts.faults),
+            RequestLog(),
+        )
 
     def client(self, client_id: str) -> Client:
         client = self.world.clients.get(client_id)

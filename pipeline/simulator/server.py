@@ -85,15 +85,24 @@ class Simulator:
     def payment_mode(self, client_id: str) -> Literal["partner", "direct"]:
         return "partner" if self._runtime.client(client_id).partner_paid else "direct"
 
-    def expected_usage(self, client_id: str, start: date, end: date,
-                       granularity: Literal["day", "month"] = "day",
-                       app_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    def expected_usage(
+        self,
+        client_id: str,
+        start: date,
+        end: date,
+        granularity: Literal["day", "month"] = "day",
+        app_ids: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
         """Exactly the usage rows the API serves for start..end (inclusive), money as Decimal,
         under the faults currently set (schema drift changes rows)."""
         runtime = self._runtime
-        rows = runtime.usage.day_rows(runtime.client(client_id), start, end,
-                                      None if app_ids is None else frozenset(app_ids),
-                                      runtime.faults.faults.schema_drift)
+        rows = runtime.usage.day_rows(
+            runtime.client(client_id),
+            start,
+            end,
+            None if app_ids is None else frozenset(app_ids),
+            runtime.faults.faults.schema_drift,
+        )
         return monthly_rows(rows) if granularity == "month" else rows
 
     @property
@@ -124,11 +133,17 @@ def run_simulator(opts: SimulatorOptions | None = None) -> Iterator[Simulator]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((opts.host, opts.port))
-    config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off",
-                            access_log=False, timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        create_app(runtime),
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_graceful_shutdown=1,
+    )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                              name="d360-simulator", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="d360-simulator", daemon=True
+    )
     thread.start()
     try:
         _wait_started(server, thread)
@@ -148,4 +163,3 @@ def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the simulator's server did not start")
         time.sleep(0.005)
-

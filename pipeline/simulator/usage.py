@@ -46,11 +46,20 @@ class UsageGenerator:
         self.world = world
         self.seed = seed
 
-    def day_rows(self, client: Client, first: date, last: date,
-                 app_ids: Collection[str] | None = None, drift: bool = False) -> list[Row]:
+    def day_rows(
+        self,
+        client: Client,
+        first: date,
+        last: date,
+        app_ids: Collection[str] | None = None,
+        drift: bool = False,
+    ) -> list[Row]:
         """Rows for the days first..last (inclusive) that had usage, oldest first."""
-        channels = [ch for ch in self.world.channels_of(client.id)
-                    if app_ids is None or ch.app_id in app_ids]
+        channels = [
+            ch
+            for ch in self.world.channels_of(client.id)
+            if app_ids is None or ch.app_id in app_ids
+        ]
         first = max(first, self.world.history_start)
         last = min(last, self.world.today - timedelta(days=1))
         rows = []
@@ -78,11 +87,19 @@ class UsageGenerator:
         if (day.month, day.day) >= (11, 20) and (day.month, day.day) <= (12, 24):
             season += 0.35  # Black Friday to Christmas
         weekday = profile.weekend_factor if day.weekday() >= 5 else 1.0
-        volume = (channel.base_volume * profile.volume_scale * weekday * season
-                  * (1 + profile.growth_per_year) ** years * max(0.0, rng.gauss(1, 0.2)))
+        volume = (
+            channel.base_volume
+            * profile.volume_scale
+            * weekday
+            * season
+            * (1 + profile.growth_per_year) ** years
+            * max(0.0, rng.gauss(1, 0.2))
+        )
         if day < PRICING_CATEGORIES_FROM:
-            shares = {"business_initiated": profile.business_initiated_share,
-                      "user_initiated": 1 - profile.business_initiated_share}
+            shares = {
+                "business_initiated": profile.business_initiated_share,
+                "user_initiated": 1 - profile.business_initiated_share,
+            }
         else:
             shares = dict(profile.pricing_mix)
             if day >= PER_MESSAGE_FROM and channel.marketing_lite:
@@ -137,9 +154,14 @@ def _priced_row(day: date, counts: dict[str, CategoryCount], currency: str) -> R
         totals.add(count)
         total_price += price
     free = totals.free_tier + totals.free_entry_point
-    row.update(quantity=totals.quantity, paid_quantity=totals.quantity - free, free_quantity=free,
-               free_tier=totals.free_tier, free_entry_point=totals.free_entry_point,
-               total_price=total_price)
+    row.update(
+        quantity=totals.quantity,
+        paid_quantity=totals.quantity - free,
+        free_quantity=free,
+        free_tier=totals.free_tier,
+        free_entry_point=totals.free_entry_point,
+        total_price=total_price,
+    )
     return dict(sorted(row.items()))
 
 
@@ -153,4 +175,3 @@ def monthly_rows(day_rows: list[Row]) -> list[Row]:
             if key != "period_date":
                 month[key] = month.get(key, 0) + value
     return [dict(sorted(month.items())) for month in months.values()]
-

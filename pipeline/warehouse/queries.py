@@ -10,8 +10,12 @@ import polars as pl
 
 def current_client_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The clients of the latest full listing, the ones whose usage a run fetches."""
-    return [client_id for (client_id,) in
-            con.execute("SELECT client_id FROM clients ORDER BY client_id").fetchall()]
+    return [
+        client_id
+        for (client_id,) in con.execute(
+            "SELECT client_id FROM clients ORDER BY client_id"
+        ).fetchall()
+    ]
 
 
 def range_summary(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pl.DataFrame:

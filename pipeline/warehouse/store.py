@@ -143,6 +143,8 @@ def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         # Timestamps come back in UTC whatever the machine's zone, so outputs are reproducible.
         con.execute("SET TimeZone = 'UTC'")
+        # No progress bar: long loads would draw it into the CLI's output and the Dagster logs.
+        con.execute("SET enable_progress_bar = false")
         mode = " (READ_ONLY)" if read_only else ""
         con.execute(f"ATTACH ? AS {CATALOG}{mode}", [str(path)])
         con.execute(f"USE {CATALOG}")

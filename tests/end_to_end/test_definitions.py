@@ -11,7 +11,7 @@ import pytest
 from end_to_end.expected import count_rows
 from end_to_end.stack import YESTERDAY
 
-from pipeline.definitions import REFRESH_JOB, build_definitions
+from pipeline.definitions import REFRESH_JOB, STAGED_JOBS, build_definitions
 from pipeline.defs.partitions import PARTITION_RANGE_END, PARTITION_RANGE_START
 from pipeline.settings import SettingsError, pipeline_settings
 
@@ -53,6 +53,19 @@ def test_refresh_job_holds_every_asset_and_check() -> None:
         "no_negative_values_usage_by_category",
         "latest_partition_is_fresh",
     } <= checks
+
+
+def test_the_staged_jobs_split_the_same_assets_and_only_usage_is_ranged() -> None:
+    defs = build_definitions({"PIPELINE_START_DATE": "2024-01-01"})
+
+    def assets(job: str) -> set[str]:
+        graph = defs.resolve_job_def(job).asset_layer
+        return {key.to_user_string() for key in graph.executable_asset_keys}
+
+    staged = [assets(job) for job in STAGED_JOBS]
+    assert set().union(*staged) == assets(REFRESH_JOB)
+    assert sum(len(keys) for keys in staged) == len(assets(REFRESH_JOB))  # each asset once
+    assert staged[1] == {"usage_daily", "usage_by_category"}
 
 
 @pytest.mark.parametrize(

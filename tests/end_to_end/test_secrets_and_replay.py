@@ -35,7 +35,7 @@ def test_no_secret_reaches_tables_exports_logs_or_dagster_events(tmp_path: Path,
         (tmp_path / "dagster_home").mkdir()
         with dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
             outcome = execute_refresh(build_definitions(env), START, YESTERDAY, instance)
-            events = [str(record) for record in instance.all_logs(outcome.run_id)]
+            events = [str(r) for run_id in outcome.run_ids for r in instance.all_logs(run_id)]
         secrets = {sim.password, sim.api_key}
 
     assert outcome.success, outcome.problems

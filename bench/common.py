@@ -1,0 +1,77 @@
+"""What every benchmark shares: timing, the machine it ran on, markdown tables, the API client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from importlib.metadata import version
+from typing import Any
+
+from pipeline.partner_api import ApiConfig, PartnerApiClient, RequestStats, Secret, UsageFetch
+from pipeline.simulator import Simulator
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds the action took, and what it returned."""
+    began = time.perf_counter()
+    result = action()
+    return time.perf_counter() - began, result
+
+
+def median_seconds(action: Callable[[], Any], repeat: int = 3) -> float:
+    return statistics.median(timed(action)[0] for _ in range(repeat))
+
+
+def machine() -> str:
+    """The date and the facts that move the figures: CPUs, Python and the libraries' versions."""
+    packages = ", ".join(f"{p} {version(p)}" for p in ("duckdb", "polars", "dagster", "httpx"))
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPUs ({platform.machine()}), "
+        f"Python {platform.python_version()}, {packages}"
+    )
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def section(title: str, what: str, *parts: str) -> str:
+    """A README subsection: title, what was measured and on which machine, then tables and notes."""
+    return "\n\n".join([f"### {title}", f"{what}\n\n_Measured {machine()}._", *parts]) + "\n"
+
+
+def yesterday() -> date:
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+def api_config(sim: Simulator, **settings: Any) -> ApiConfig:
+    """A client configuration pointed at the simulator; `settings` are ApiConfig fields."""
+    return ApiConfig(
+        partner_id=sim.partner_id,
+        api_key=Secret(sim.api_key),
+        base_url=sim.base_url,
+        **settings,
+    )
+
+
+def fetch_usage(
+    config: ApiConfig, client_ids: Sequence[str], start: date, end: date
+) -> tuple[float, UsageFetch, RequestStats]:
+    """`PartnerApiClient.fetch_usage` in a fresh client: seconds, what came back, the counters."""
+
+    async def fetch() -> tuple[UsageFetch, RequestStats]:
+        async with PartnerApiClient(config) as api:
+            result = await api.fetch_usage(client_ids, start, end)
+            return result, api.stats
+
+    seconds, (result, stats) = timed(lambda: asyncio.run(fetch()))
+    if result.failures:
+        raise RuntimeError(f"the benchmark's fetch failed: {next(iter(result.failures.values()))}")
+    return seconds, result, stats
