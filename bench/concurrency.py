@@ -24,13 +24,19 @@ LIMITED_LEVELS = (4, 8, 16)
 def _run(clients: int, windows: int, rate: tuple[int, float], concurrency: int) -> tuple:
     """Seconds and client counters of one fetch, against a fresh simulator (its sliding windows
     must not remember the previous run's requests)."""
-    options = SimulatorOptions(seed=3, clients=clients, history_days=WINDOW_DAYS * windows + 5,
-                               balance_rate=rate, latency_seconds=LATENCY)
+    options = SimulatorOptions(
+        seed=3,
+        clients=clients,
+        history_days=WINDOW_DAYS * windows + 5,
+        balance_rate=rate,
+        latency_seconds=LATENCY,
+    )
     end = yesterday()
     start = end - timedelta(days=WINDOW_DAYS * windows - 1)
     with run_simulator(options) as sim:
-        config = api_config(sim, concurrency=concurrency, window_days=WINDOW_DAYS,
-                            balance_rate=rate)
+        config = api_config(
+            sim, concurrency=concurrency, window_days=WINDOW_DAYS, balance_rate=rate
+        )
         seconds, _, stats = fetch_usage(config, sim.client_ids(), start, end)
         served_429 = sum(1 for r in sim.requests if r.status == 429)
     return seconds, stats, served_429
@@ -58,11 +64,29 @@ def _free_rows() -> list[tuple]:
 
 def _free_table(rows: list[tuple]) -> str:
     return table(
-        ["concurrency", "requests", "seconds", "ideal (s)", "requests/s", "speed-up",
-         "of ideal", "429s"],
-        [(level, requests, f"{seconds:.2f}", f"{ideal:.2f}", f"{requests / seconds:.1f}",
-          f"{rows[0][2] / seconds:.1f}x", f"{ideal / seconds:.0%}", errors)
-         for level, requests, seconds, ideal, errors in rows],
+        [
+            "concurrency",
+            "requests",
+            "seconds",
+            "ideal (s)",
+            "requests/s",
+            "speed-up",
+            "of ideal",
+            "429s",
+        ],
+        [
+            (
+                level,
+                requests,
+                f"{seconds:.2f}",
+                f"{ideal:.2f}",
+                f"{requests / seconds:.1f}",
+                f"{rows[0][2] / seconds:.1f}x",
+                f"{ideal / seconds:.0%}",
+                errors,
+            )
+            for level, requests, seconds, ideal, errors in rows
+        ],
     )
 
 
@@ -74,9 +98,11 @@ def _knee(rows: list[tuple]) -> str:
     worse = [level for level in efficiency if level > last]
     text = f"Up to {last} in flight the time halves with each doubling ({efficiency[last]:.0%} of "
     if worse:
-        text += (f"the ideal at {last}); at {worse[0]} it reaches only "
-                 f"{efficiency[worse[0]]:.0%}: the client's event loop and the in-process "
-                 "simulator then compete for the 2 CPUs, so that knee is partly this machine's.")
+        text += (
+            f"the ideal at {last}); at {worse[0]} it reaches only "
+            f"{efficiency[worse[0]]:.0%}: the client's event loop and the in-process "
+            "simulator then compete for the 2 CPUs, so that knee is partly this machine's."
+        )
     else:
         text += "the ideal there): the client is not what limits the pace."
     return text
@@ -88,8 +114,16 @@ def _limited_rows() -> list[tuple]:
     for level in LIMITED_LEVELS:
         seconds, stats, served_429 = _run(LIMITED_CLIENTS, LIMITED_WINDOWS, LIMITED_RATE, level)
         ideal = max(floor, LIMITED_CLIENTS * LIMITED_WINDOWS * LATENCY / level)
-        rows.append((level, stats.requests, f"{seconds:.2f}", f"{ideal:.2f}",
-                     f"{stats.throttled_seconds:.1f}", stats.rate_limited + served_429))
+        rows.append(
+            (
+                level,
+                stats.requests,
+                f"{seconds:.2f}",
+                f"{ideal:.2f}",
+                f"{stats.throttled_seconds:.1f}",
+                stats.rate_limited + served_429,
+            )
+        )
     return rows
 
 
@@ -111,8 +145,17 @@ def run() -> str:
         "The lower bound is the slower of one client's windows in a row under the limit and "
         "all requests spread over the slots. 429s are those the client saw plus those the "
         "simulator served (both must be 0).",
-        table(["concurrency", "requests", "seconds", "lower bound (s)",
-               "waited on the limiter (s, summed over clients)", "429s"], limited),
+        table(
+            [
+                "concurrency",
+                "requests",
+                "seconds",
+                "lower bound (s)",
+                "waited on the limiter (s, summed over clients)",
+                "429s",
+            ],
+            limited,
+        ),
         RECOMMENDATION,
     )
 

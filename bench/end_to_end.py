@@ -30,15 +30,23 @@ def _refresh(sim: Simulator, days: int, kind: str) -> dict[str, float]:
     end = yesterday()
     start = end - timedelta(days=days - 1)
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"D360_BASE_URL": sim.base_url, "D360_PARTNER_ID": sim.partner_id,
-               "D360_API_KEY": sim.api_key, "PIPELINE_WINDOW_DAYS": "366",
-               "PIPELINE_WAREHOUSE": f"{tmp}/warehouse.duckdb",
-               "PIPELINE_EXPORT_DIR": f"{tmp}/export", "PIPELINE_START_DATE": start.isoformat()}
+        env = {
+            "D360_BASE_URL": sim.base_url,
+            "D360_PARTNER_ID": sim.partner_id,
+            "D360_API_KEY": sim.api_key,
+            "PIPELINE_WINDOW_DAYS": "366",
+            "PIPELINE_WAREHOUSE": f"{tmp}/warehouse.duckdb",
+            "PIPELINE_EXPORT_DIR": f"{tmp}/export",
+            "PIPELINE_START_DATE": start.isoformat(),
+        }
         defs = build_definitions(env)
         home = Path(tmp) / "dagster_home"
         home.mkdir()
-        instance = (dg.DagsterInstance.local_temp(str(home)) if kind == "SQLite"
-                    else dg.DagsterInstance.ephemeral())
+        instance = (
+            dg.DagsterInstance.local_temp(str(home))
+            if kind == "SQLite"
+            else dg.DagsterInstance.ephemeral()
+        )
         with instance:
             seconds, outcome = timed(lambda: execute_refresh(defs, start, end, instance))
             if not outcome.success:
@@ -48,12 +56,17 @@ def _refresh(sim: Simulator, days: int, kind: str) -> dict[str, float]:
     usage_work = next(
         e.dagster_event.event_specific_data.materialization.metadata["duration_seconds"].value
         for e in logs
-        if e.dagster_event and e.dagster_event.is_step_materialization
+        if e.dagster_event
+        and e.dagster_event.is_step_materialization
         and e.dagster_event.asset_key == dg.AssetKey("usage_daily")
     )
-    return {"seconds": seconds, "usage_work": usage_work, "events": sum(events.values()),
-            "planned": events["ASSET_MATERIALIZATION_PLANNED"],
-            "materializations": events["ASSET_MATERIALIZATION"]}
+    return {
+        "seconds": seconds,
+        "usage_work": usage_work,
+        "events": sum(events.values()),
+        "planned": events["ASSET_MATERIALIZATION_PLANNED"],
+        "materializations": events["ASSET_MATERIALIZATION"],
+    }
 
 
 def run() -> str:
@@ -67,14 +80,25 @@ def run() -> str:
     rows = []
     for (days, kind), r in results.items():
         rest = r["seconds"] - r["usage_work"]
-        rows.append((days, kind, f"{r['seconds']:.1f}", f"{r['seconds'] / days * 1000:.0f}",
-                     f"{r['usage_work']:.2f}", f"{rest:.1f}", int(r["events"]),
-                     int(r["planned"]), int(r["materializations"])))
+        rows.append(
+            (
+                days,
+                kind,
+                f"{r['seconds']:.1f}",
+                f"{r['seconds'] / days * 1000:.0f}",
+                f"{r['usage_work']:.2f}",
+                f"{rest:.1f}",
+                int(r["events"]),
+                int(r["planned"]),
+                int(r["materializations"]),
+            )
+        )
     first, last = RANGES[0], RANGES[-1]
 
     def slope(kind: str) -> float:
-        extra = [results[d, kind]["seconds"] - results[d, kind]["usage_work"]
-                 for d in (first, last)]
+        extra = [
+            results[d, kind]["seconds"] - results[d, kind]["usage_work"] for d in (first, last)
+        ]
         return (extra[1] - extra[0]) / (last - first) * 1000
 
     def per_day(event: str) -> float:
@@ -91,8 +115,20 @@ def run() -> str:
         "runs `directory_refresh`, `usage_backfill` over the range, then `publish`. Usage work "
         "is the usage step's own fetch + transform + load (its `duration_seconds` metadata); "
         "the rest is the other steps and Dagster.",
-        table(["days", "instance", "seconds", "ms per day", "usage work (s)", "rest (s)",
-               "events", "planned", "materializations"], rows),
+        table(
+            [
+                "days",
+                "instance",
+                "seconds",
+                "ms per day",
+                "usage work (s)",
+                "rest (s)",
+                "events",
+                "planned",
+                "materializations",
+            ],
+            rows,
+        ),
         f"**Dagster's bookkeeping grows with the days, the work hardly does.** Between "
         f"{first} and {last} days the time outside the usage work grows by "
         f"{slope('SQLite'):.0f} ms a day on SQLite (about {per_event('SQLite'):.0f} ms per "

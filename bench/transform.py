@@ -42,6 +42,7 @@ print(statistics.median(times), rss_mb("VmHWM:") - before, frames.daily.height,
       frames.by_category.height, sum(len(r.raw_text) for r in raws))
 """
 
+
 def _responses(clients: int, days: int) -> list[tuple]:
     """(client_id, raw_text, fetched_at) of one window per client, as the API client got them."""
     options = SimulatorOptions(seed=5, clients=clients, history_days=days + 1, balance_rate=None)
@@ -56,13 +57,24 @@ def _measure(clients: int, days: int) -> tuple:
     with tempfile.TemporaryDirectory() as tmp:
         inputs = Path(tmp) / "responses.pickle"
         inputs.write_bytes(pickle.dumps(_responses(clients, days)))
-        out = subprocess.run([sys.executable, "-c", MEASURE, str(inputs), str(REPEAT)],
-                             check=True, capture_output=True, text=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", MEASURE, str(inputs), str(REPEAT)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
     seconds, peak_mb = float(out[0]), float(out[1])
     daily, categories, size = (int(x) for x in out[2:])
-    return (f"{clients:,} clients x {days} days", f"{size / 1e6:.0f} MB", f"{daily:,}",
-            f"{categories:,}", f"{seconds:.2f}", f"{daily / seconds:,.0f}",
-            f"{size / 1e6 / seconds:.0f}", f"{peak_mb:.0f} MB")
+    return (
+        f"{clients:,} clients x {days} days",
+        f"{size / 1e6:.0f} MB",
+        f"{daily:,}",
+        f"{categories:,}",
+        f"{seconds:.2f}",
+        f"{daily / seconds:,.0f}",
+        f"{size / 1e6 / seconds:.0f}",
+        f"{peak_mb:.0f} MB",
+    )
 
 
 def run() -> str:
@@ -73,7 +85,18 @@ def run() -> str:
         f"(one window a client), median of {REPEAT}. Peak memory: how far the resident size "
         "rose above where it was before the transform (Linux VmHWM, reset first), in a fresh "
         "interpreter that already holds the responses.",
-        table(["responses", "JSON", "usage_daily rows", "usage_by_category rows", "seconds",
-               "daily rows/s", "JSON MB/s", "peak memory"], rows),
+        table(
+            [
+                "responses",
+                "JSON",
+                "usage_daily rows",
+                "usage_by_category rows",
+                "seconds",
+                "daily rows/s",
+                "JSON MB/s",
+                "peak memory",
+            ],
+            rows,
+        ),
         "Days without usage are absent from the responses, so rows are fewer than client-days.",
     )

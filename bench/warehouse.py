@@ -36,23 +36,43 @@ def usage(client_ids: list[str], start: date, days: int) -> dict[str, pl.DataFra
     fetched_at = datetime.now(UTC)
     last = start + timedelta(days=days - 1)
     grid = pl.DataFrame({"client_id": client_ids}).join(
-        pl.DataFrame({"usage_date": pl.date_range(start, last, eager=True)}), how="cross")
+        pl.DataFrame({"usage_date": pl.date_range(start, last, eager=True)}), how="cross"
+    )
     seed = pl.col("client_id").hash() + pl.col("usage_date").cast(pl.Int64)
-    by_category = pl.concat([
-        grid.with_columns(category=pl.lit(name), category_family=pl.lit("pricing"),
-                          quantity=(seed.hash(i) % 500).cast(pl.Int64))
-        for i, name in enumerate(CATEGORIES)
-    ]).with_columns(paid_quantity=pl.col("quantity"), price=_money(pl.col("quantity") * 712),
-                    currency=pl.lit("EUR"), fetched_at=pl.lit(fetched_at))
-    daily = by_category.group_by("client_id", "usage_date", "currency").agg(
-        pl.col("quantity").sum(), pl.col("price").sum().alias("total_price"),
-        pl.col("fetched_at").first(),
-    ).with_columns(paid_quantity=pl.col("quantity"), free_quantity=pl.lit(0, pl.Int64),
-                   free_tier=pl.lit(0, pl.Int64), free_entry_point=pl.lit(0, pl.Int64))
+    by_category = pl.concat(
+        [
+            grid.with_columns(
+                category=pl.lit(name),
+                category_family=pl.lit("pricing"),
+                quantity=(seed.hash(i) % 500).cast(pl.Int64),
+            )
+            for i, name in enumerate(CATEGORIES)
+        ]
+    ).with_columns(
+        paid_quantity=pl.col("quantity"),
+        price=_money(pl.col("quantity") * 712),
+        currency=pl.lit("EUR"),
+        fetched_at=pl.lit(fetched_at),
+    )
+    daily = (
+        by_category.group_by("client_id", "usage_date", "currency")
+        .agg(
+            pl.col("quantity").sum(),
+            pl.col("price").sum().alias("total_price"),
+            pl.col("fetched_at").first(),
+        )
+        .with_columns(
+            paid_quantity=pl.col("quantity"),
+            free_quantity=pl.lit(0, pl.Int64),
+            free_tier=pl.lit(0, pl.Int64),
+            free_entry_point=pl.lit(0, pl.Int64),
+        )
+    )
     return {
         "daily": daily.select(schemas.USAGE_DAILY_FRAME.names()).cast(schemas.USAGE_DAILY_FRAME),
         "by_category": by_category.select(schemas.USAGE_BY_CATEGORY_FRAME.names()).cast(
-            schemas.USAGE_BY_CATEGORY_FRAME),
+            schemas.USAGE_BY_CATEGORY_FRAME
+        ),
         "coverage": coverage_frame(client_ids, start, last, fetched_at),
         "snapshots": pl.DataFrame(schema=schemas.BALANCE_SNAPSHOTS),
         "raw": pl.DataFrame(schema=schemas.RAW_BALANCE_RESPONSES),
@@ -70,26 +90,40 @@ def run() -> str:
     recent = usage(client_ids, three, 3)
     with tempfile.TemporaryDirectory() as tmp:
         wh = Warehouse(Path(tmp) / "warehouse.duckdb")
-        build, _ = timed(lambda: load_usage(wh, start=FIRST, end=last, client_ids=client_ids,
-                                            **usage(client_ids, FIRST, DAYS)))
+        build, _ = timed(
+            lambda: load_usage(
+                wh, start=FIRST, end=last, client_ids=client_ids, **usage(client_ids, FIRST, DAYS)
+            )
+        )
         size_mb = wh.path.stat().st_size / 1e6
         copy = _median(lambda: shutil.copyfile(wh.path, Path(tmp) / "copy.duckdb"))
         (Path(tmp) / "copy.duckdb").unlink()
-        replace = _median(lambda: load_usage(wh, start=three, end=last, client_ids=client_ids,
-                                             **recent))
+        replace = _median(
+            lambda: load_usage(wh, start=three, end=last, client_ids=client_ids, **recent)
+        )
         views = _median(lambda: create_views(wh))
         ranged = _median(lambda: export_parquet(wh, Path(tmp) / "export", start=three, end=last))
         full, result = timed(lambda: export_parquet(wh, Path(tmp) / "full"))
     rows = [
-        (f"build: load {CLIENTS * DAYS:,} usage_daily + {CLIENTS * DAYS * 3:,} usage_by_category "
-         f"+ {CLIENTS * DAYS:,} usage_coverage rows in one load", f"{build:.1f}"),
-        (f"copy the {size_mb:.0f} MB file (`shutil.copyfile`: what every write pays first)",
-         f"{copy:.2f}"),
-        (f"`load_usage`: replace 3 days x {CLIENTS:,} clients (copy, delete, insert, checkpoint, "
-         "fsync, swap)", f"{replace:.2f}"),
+        (
+            f"build: load {CLIENTS * DAYS:,} usage_daily + {CLIENTS * DAYS * 3:,} "
+            f"usage_by_category + {CLIENTS * DAYS:,} usage_coverage rows in one load",
+            f"{build:.1f}",
+        ),
+        (
+            f"copy the {size_mb:.0f} MB file (`shutil.copyfile`: what every write pays first)",
+            f"{copy:.2f}",
+        ),
+        (
+            f"`load_usage`: replace 3 days x {CLIENTS:,} clients (copy, delete, insert, "
+            "checkpoint, fsync, swap)",
+            f"{replace:.2f}",
+        ),
         ("`create_views` (a copy-on-write write too)", f"{views:.2f}"),
-        ("`export_parquet` of those 3 days (3 fact tables x 3 partitions + 5 small tables)",
-         f"{ranged:.2f}"),
+        (
+            "`export_parquet` of those 3 days (3 fact tables x 3 partitions + 5 small tables)",
+            f"{ranged:.2f}",
+        ),
         (f"`export_parquet` of everything ({result.files_written:,} files)", f"{full:.1f}"),
     ]
     return section(

@@ -25,8 +25,14 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def sim_options(**overrides: Any) -> SimulatorOptions:
-    base = SimulatorOptions(seed=11, clients=6, max_channels_per_client=2, history_days=90,
-                            today=TODAY, balance_rate=(5, 1.5))
+    base = SimulatorOptions(
+        seed=11,
+        clients=6,
+        max_channels_per_client=2,
+        history_days=90,
+        today=TODAY,
+        balance_rate=(5, 1.5),
+    )
     return replace(base, **overrides)
 
 
@@ -63,5 +69,8 @@ def sim() -> Iterator[Any]:
 
 
 def balance_requests(sim: Any, client_id: str | None = None) -> list[Any]:
-    return [r for r in sim.requests
-            if r.path.endswith("/info/balance") and client_id in (None, r.client_id)]
+    return [
+        r
+        for r in sim.requests
+        if r.path.endswith("/info/balance") and client_id in (None, r.client_id)
+    ]

@@ -19,15 +19,17 @@ def test_defaults_follow_the_design_table():
 
 
 def test_values_are_read_and_the_api_key_wins_over_a_login():
-    cfg = ApiConfig.from_env({
-        **GOOD,
-        "D360_BASE_URL": "http://127.0.0.1:8123/api/v2/",
-        "D360_USERNAME": "me@example.com",
-        "D360_PASSWORD": "pw",
-        "D360_BALANCE_RATE": " 10 / 60.5 ",
-        "D360_CONCURRENCY": "3",
-        "PIPELINE_WINDOW_DAYS": "366",
-    })
+    cfg = ApiConfig.from_env(
+        {
+            **GOOD,
+            "D360_BASE_URL": "http://127.0.0.1:8123/api/v2/",
+            "D360_USERNAME": "me@example.com",
+            "D360_PASSWORD": "pw",
+            "D360_BALANCE_RATE": " 10 / 60.5 ",
+            "D360_CONCURRENCY": "3",
+            "PIPELINE_WINDOW_DAYS": "366",
+        }
+    )
     assert cfg.base_url == "http://127.0.0.1:8123/api/v2"
     assert cfg.balance_rate == (10, 60.5)
     assert (cfg.concurrency, cfg.window_days) == (3, 366)
@@ -43,8 +45,15 @@ def test_login_alone_is_enough():
     assert "D360_PASSWORD" in cfg.credentials_hint
 
 
-@pytest.mark.parametrize("url", ["http://localhost:9000/api/v2", "http://[::1]:9000/api/v2",
-                                 "http://127.0.0.2/api/v2", "https://hub.example.com/api/v2"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:9000/api/v2",
+        "http://[::1]:9000/api/v2",
+        "http://127.0.0.2/api/v2",
+        "https://hub.example.com/api/v2",
+    ],
+)
 def test_https_or_loopback_base_urls_are_accepted(url):
     assert ApiConfig.from_env({**GOOD, "D360_BASE_URL": url}).base_url == url
 

@@ -20,8 +20,11 @@ def test_a_full_window_opens_a_period_after_the_oldest_response():
         started: list[float] = []
         t0 = time.monotonic()
         # The first request is slow (0.3 s): its slot is stamped when it ends, not when it began.
-        await asyncio.gather(hold(limiter, "c", 0.3, started), hold(limiter, "c", 0, started),
-                             hold(limiter, "c", 0, started))
+        await asyncio.gather(
+            hold(limiter, "c", 0.3, started),
+            hold(limiter, "c", 0, started),
+            hold(limiter, "c", 0, started),
+        )
         await hold(limiter, "c", 0, started)  # waits for the first fast ones to age out
         await hold(limiter, "c", 0, started)
         await hold(limiter, "c", 0, started)  # waits for the slow one: >= 0.3 + 0.4 after t0

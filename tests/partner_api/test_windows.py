@@ -33,10 +33,13 @@ def test_a_single_day_is_one_window():
     ]
 
 
-@pytest.mark.parametrize(("start", "end", "max_days"), [
-    (date(2024, 1, 2), date(2024, 1, 1), 31),
-    (date(2024, 1, 1), date(2024, 1, 2), 0),
-])
+@pytest.mark.parametrize(
+    ("start", "end", "max_days"),
+    [
+        (date(2024, 1, 2), date(2024, 1, 1), 31),
+        (date(2024, 1, 1), date(2024, 1, 2), 0),
+    ],
+)
 def test_an_empty_range_or_zero_width_is_refused(start, end, max_days):
     with pytest.raises(ValueError):
         split_windows(start, end, max_days)

@@ -18,9 +18,16 @@ DIRECTION = ("business_initiated", "user_initiated")
 
 
 def _options(**overrides: Any) -> SimulatorOptions:
-    base: dict[str, Any] = dict(seed=11, clients=30, max_channels_per_client=3,
-                                history_days=1300, today=TODAY, balance_rate=None,
-                                max_page_size=7, cancellation_delay_seconds=0.3)
+    base: dict[str, Any] = dict(
+        seed=11,
+        clients=30,
+        max_channels_per_client=3,
+        history_days=1300,
+        today=TODAY,
+        balance_rate=None,
+        max_page_size=7,
+        cancellation_delay_seconds=0.3,
+    )
     return SimulatorOptions(**{**base, **overrides})
 
 
@@ -58,11 +65,15 @@ def _assert_error(response: httpx.Response, status: int) -> None:
 
 def _family_totals_match(row: dict[str, Any]) -> bool:
     """Each filled category family adds up to the row's quantity, paid_quantity, total_price."""
-    categories = {key.removesuffix("_paid_quantity") for key in row
-                  if key.endswith("_paid_quantity") and key != "paid_quantity"}
+    categories = {
+        key.removesuffix("_paid_quantity")
+        for key in row
+        if key.endswith("_paid_quantity") and key != "paid_quantity"
+    }
     families = [set(DIRECTION), categories - set(DIRECTION)]
-    filled = [family for family in families
-              if any(row[f"{category}_quantity"] for category in family)]
+    filled = [
+        family for family in families if any(row[f"{category}_quantity"] for category in family)
+    ]
     return bool(filled) and all(
         sum(row[f"{c}_quantity"] for c in family) == row["quantity"]
         and sum(row[f"{c}_paid_quantity"] for c in family) == row["paid_quantity"]
@@ -74,8 +85,9 @@ def _family_totals_match(row: dict[str, Any]) -> bool:
 @pytest.fixture
 def balance(api: httpx.Client, sim: Simulator) -> Callable[..., httpx.Response]:
     def get(client_id: str, **params: Any) -> httpx.Response:
-        return api.get(f"/partners/{sim.partner_id}/clients/{client_id}/info/balance",
-                       params=params)
+        return api.get(
+            f"/partners/{sim.partner_id}/clients/{client_id}/info/balance", params=params
+        )
 
     return get
 

@@ -25,21 +25,26 @@ def test_token_login_gives_a_bearer_token_that_authenticates(sim: Simulator):
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
     assert body["access_token"].count(".") == 2  # JWT-shaped
-    partner = httpx.get(f"{sim.base_url}/partners/{sim.partner_id}",
-                        headers={"Authorization": f"Bearer {body['access_token']}"})
+    partner = httpx.get(
+        f"{sim.base_url}/partners/{sim.partner_id}",
+        headers={"Authorization": f"Bearer {body['access_token']}"},
+    )
     assert partner.status_code == 200
 
 
-@pytest.mark.parametrize("headers", [
-    {"X-API-Key": "wrong"},
-    {"Authorization": "Bearer not-a-token"},
-    {"Authorization": "Basic dXNlcjpwYXNz"},
-    {},
-])
-def test_bad_or_missing_credentials_get_401_with_error_body(sim: Simulator, headers,
-                                                            assert_error):
-    assert_error(httpx.get(f"{sim.base_url}/partners/{sim.partner_id}/clients", headers=headers),
-                 401)
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-API-Key": "wrong"},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {},
+    ],
+)
+def test_bad_or_missing_credentials_get_401_with_error_body(sim: Simulator, headers, assert_error):
+    assert_error(
+        httpx.get(f"{sim.base_url}/partners/{sim.partner_id}/clients", headers=headers), 401
+    )
 
 
 def test_wrong_password_gets_401(sim: Simulator, assert_error):
@@ -59,8 +64,9 @@ def test_token_expires_after_its_ttl(sim_options, assert_error):
 def test_expire_tokens_invalidates_issued_tokens(sim: Simulator, assert_error):
     token = login(sim.base_url, sim.username, sim.password).json()["access_token"]
     sim.expire_tokens()
-    response = httpx.get(f"{sim.base_url}/partners/{sim.partner_id}",
-                         headers={"Authorization": f"Bearer {token}"})
+    response = httpx.get(
+        f"{sim.base_url}/partners/{sim.partner_id}", headers={"Authorization": f"Bearer {token}"}
+    )
     assert_error(response, 401)
 
 

@@ -63,14 +63,26 @@ def test_days_without_usage_are_absent(sim, balance, parse_exact, day_window):
     assert all(row["quantity"] > 0 for row in rows)
 
 
-@pytest.mark.parametrize(("first", "last", "filled", "empty"), [
-    (date(2023, 5, 1), date(2023, 5, 31), {"business_initiated", "user_initiated"},
-     {"authentication", "marketing", "service", "utility"}),
-    (date(2024, 3, 1), date(2024, 3, 31), {"authentication", "marketing", "service", "utility"},
-     {"business_initiated", "user_initiated"}),
-])
-def test_eras_fill_the_right_family(sim, balance, parse_exact, day_window, family_totals_match,
-                                    first, last, filled, empty):
+@pytest.mark.parametrize(
+    ("first", "last", "filled", "empty"),
+    [
+        (
+            date(2023, 5, 1),
+            date(2023, 5, 31),
+            {"business_initiated", "user_initiated"},
+            {"authentication", "marketing", "service", "utility"},
+        ),
+        (
+            date(2024, 3, 1),
+            date(2024, 3, 31),
+            {"authentication", "marketing", "service", "utility"},
+            {"business_initiated", "user_initiated"},
+        ),
+    ],
+)
+def test_eras_fill_the_right_family(
+    sim, balance, parse_exact, day_window, family_totals_match, first, last, filled, empty
+):
     client_id = busy_client(sim, first, last)
     rows = parse_exact(balance(client_id, granularity="day", **day_window(first, last)))["usage"]
     assert rows
@@ -78,12 +90,14 @@ def test_eras_fill_the_right_family(sim, balance, parse_exact, day_window, famil
         assert all(row[f"{c}_quantity"] == 0 and row[f"{c}_price"] == 0 for c in empty)
         assert any(row[f"{c}_quantity"] for c in filled)
         assert family_totals_match(row)
-        assert not any(key.startswith(("marketing_lite", "authentication_international"))
-                       for key in row)
+        assert not any(
+            key.startswith(("marketing_lite", "authentication_international")) for key in row
+        )
 
 
-def test_per_message_categories_appear_from_july_2025(sim, balance, parse_exact, day_window,
-                                                      family_totals_match):
+def test_per_message_categories_appear_from_july_2025(
+    sim, balance, parse_exact, day_window, family_totals_match
+):
     first, last = date(2025, 7, 1), date(2025, 7, 31)
     seen: set[str] = set()
     for client_id in sim.client_ids():
@@ -92,8 +106,11 @@ def test_per_message_categories_appear_from_july_2025(sim, balance, parse_exact,
             assert family_totals_match(row)
             assert row["paid_quantity"] == row["quantity"] - row["free_quantity"]
             assert row["free_quantity"] == row["free_tier"] + row["free_entry_point"]
-            seen |= {c for c in ("marketing_lite", "authentication_international")
-                     if f"{c}_quantity" in row}
+            seen |= {
+                c
+                for c in ("marketing_lite", "authentication_international")
+                if f"{c}_quantity" in row
+            }
     assert seen == {"marketing_lite", "authentication_international"}
 
 
@@ -127,9 +144,13 @@ def test_partner_paid_clients_show_zero_balance(sim, balance, parse_exact, day_w
 def test_usage_stops_yesterday(sim, balance, parse_exact, day_window):
     yesterday = sim.today - timedelta(days=1)
     client_id = busy_client(sim, yesterday - timedelta(days=30), yesterday)
-    rows = parse_exact(balance(client_id, granularity="day",
-                               **day_window(yesterday - timedelta(days=30),
-                                            sim.today + timedelta(days=30))))["usage"]
+    rows = parse_exact(
+        balance(
+            client_id,
+            granularity="day",
+            **day_window(yesterday - timedelta(days=30), sim.today + timedelta(days=30)),
+        )
+    )["usage"]
     assert rows[-1]["period_date"] == f"{yesterday.isoformat()}T00:00:00Z"
 
 
@@ -139,12 +160,15 @@ def test_real_today_is_the_default(sim_options):
         assert fresh.first_usage_day == fresh.today - timedelta(days=3)
 
 
-@pytest.mark.parametrize("params", [
-    {"start_date": "yesterday", "end_date": 1700000000},
-    {"start_date": 1700000000, "end_date": 1.5},
-    {"start_date": 1700000000, "end_date": 1600000000},
-    {"start_date": 1600000000, "end_date": 1700000000},  # wider than 366 days of history
-    {"start_date": 1700000000, "end_date": 1700086400, "granularity": "week"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start_date": "yesterday", "end_date": 1700000000},
+        {"start_date": 1700000000, "end_date": 1.5},
+        {"start_date": 1700000000, "end_date": 1600000000},
+        {"start_date": 1600000000, "end_date": 1700000000},  # wider than 366 days of history
+        {"start_date": 1700000000, "end_date": 1700086400, "granularity": "week"},
+    ],
+)
 def test_bad_balance_queries_are_400(sim, balance, assert_error, params):
     assert_error(balance(sim.client_ids()[0], **params), 400)

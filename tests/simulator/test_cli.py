@@ -13,9 +13,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def start(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen, list[str]]:
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pipeline.simulator.cli import serve; "
-         "sys.exit(serve(sys.argv[1:]))", "--port", "0", "--clients", "3", "--rate", "off"],
-        cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pipeline.simulator.cli import serve; sys.exit(serve(sys.argv[1:]))",
+            "--port",
+            "0",
+            "--clients",
+            "3",
+            "--rate",
+            "off",
+        ],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     lines = [process.stdout.readline() for _ in range(7)]
     return process, lines
 
@@ -29,11 +42,15 @@ def test_serves_made_up_credentials_and_stops_on_ctrl_c(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("D360_")}
     process, lines = start(env, tmp_path)
     try:
-        exports = dict(line.removeprefix("export ").strip().split("=", 1)
-                       for line in lines if line.startswith("export "))
-        response = httpx.get(f"{exports['D360_BASE_URL']}/partners/"
-                             f"{exports['D360_PARTNER_ID']}/clients",
-                             headers={"X-API-Key": exports["D360_API_KEY"]})
+        exports = dict(
+            line.removeprefix("export ").strip().split("=", 1)
+            for line in lines
+            if line.startswith("export ")
+        )
+        response = httpx.get(
+            f"{exports['D360_BASE_URL']}/partners/{exports['D360_PARTNER_ID']}/clients",
+            headers={"X-API-Key": exports["D360_API_KEY"]},
+        )
         assert response.json()["total"] == 3
     finally:
         assert stop(process) == 0

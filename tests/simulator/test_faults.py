@@ -27,9 +27,12 @@ def call(faulty: Simulator, day_window):
     client_id = busiest(faulty)
 
     def balance(timeout: float = 5.0, **headers: str) -> httpx.Response:
-        return httpx.get(f"{faulty.base_url}/partners/{faulty.partner_id}/clients/{client_id}"
-                         "/info/balance", params={**day_window(*JULY), "granularity": "day"},
-                         headers=headers or {"X-API-Key": faulty.api_key}, timeout=timeout)
+        return httpx.get(
+            f"{faulty.base_url}/partners/{faulty.partner_id}/clients/{client_id}/info/balance",
+            params={**day_window(*JULY), "granularity": "day"},
+            headers=headers or {"X-API-Key": faulty.api_key},
+            timeout=timeout,
+        )
 
     yield balance
     faulty.set_faults(Faults())
@@ -48,8 +51,7 @@ def test_5xx_bursts_follow_the_schedule(faulty: Simulator, call):
 def test_list_endpoints_get_faults_too(faulty: Simulator):
     faulty.set_faults(Faults(error_burst_every=2))
     url = f"{faulty.base_url}/partners/{faulty.partner_id}/clients"
-    statuses = [httpx.get(url, headers={"X-API-Key": faulty.api_key}).status_code
-                for _ in range(4)]
+    statuses = [httpx.get(url, headers={"X-API-Key": faulty.api_key}).status_code for _ in range(4)]
     faulty.set_faults(Faults())
     assert [status >= 500 for status in statuses] == [False, True, False, True]
 
@@ -77,8 +79,10 @@ def test_forced_429_without_a_rate_limit(faulty: Simulator, call, assert_error):
 
 def test_token_expiry_fault_revokes_bearer_tokens(faulty: Simulator, call, assert_error):
     def login() -> str:
-        return httpx.post(f"{faulty.base_url}/token", json={
-            "username": faulty.username, "password": faulty.password}).json()["access_token"]
+        return httpx.post(
+            f"{faulty.base_url}/token",
+            json={"username": faulty.username, "password": faulty.password},
+        ).json()["access_token"]
 
     faulty.set_faults(Faults(token_expiry_every=2))
     token = login()
@@ -87,9 +91,9 @@ def test_token_expiry_fault_revokes_bearer_tokens(faulty: Simulator, call, asser
     assert call(Authorization=f"Bearer {login()}").status_code == 200
 
 
-def test_schema_drift_adds_a_category_and_drops_optional_fields(faulty: Simulator, call,
-                                                                parse_exact,
-                                                                family_totals_match):
+def test_schema_drift_adds_a_category_and_drops_optional_fields(
+    faulty: Simulator, call, parse_exact, family_totals_match
+):
     clean = parse_exact(call())
     faulty.set_faults(Faults(schema_drift=True))
     drifted = parse_exact(call())
@@ -100,5 +104,6 @@ def test_schema_drift_adds_a_category_and_drops_optional_fields(faulty: Simulato
     assert new_rows and len(new_rows) < len(drifted["usage"])
     assert all(family_totals_match(row) for row in drifted["usage"])
     assert [r["total_price"] for r in drifted["usage"]] == [
-        r["total_price"] for r in clean["usage"]]
+        r["total_price"] for r in clean["usage"]
+    ]
     assert drifted["usage"] == faulty.expected_usage(client_id, *JULY)

@@ -11,15 +11,18 @@ from pipeline.simulator import Simulator, run_simulator
 
 @pytest.fixture(scope="module", params=["always", "never", "sometimes"])
 def limited(request, sim_options) -> Iterator[Simulator]:
-    with run_simulator(sim_options(clients=3, balance_rate=(5, 2.0),
-                                   retry_after=request.param)) as running:
+    with run_simulator(
+        sim_options(clients=3, balance_rate=(5, 2.0), retry_after=request.param)
+    ) as running:
         yield running
 
 
 def hit(sim: Simulator, client_id: str) -> httpx.Response:
-    return httpx.get(f"{sim.base_url}/partners/{sim.partner_id}/clients/{client_id}/info/balance",
-                     params={"start_date": 1700000000, "end_date": 1700086400},
-                     headers={"X-API-Key": sim.api_key})
+    return httpx.get(
+        f"{sim.base_url}/partners/{sim.partner_id}/clients/{client_id}/info/balance",
+        params={"start_date": 1700000000, "end_date": 1700086400},
+        headers={"X-API-Key": sim.api_key},
+    )
 
 
 def test_sixth_request_in_the_window_is_429(limited: Simulator, assert_error):
@@ -29,8 +32,12 @@ def test_sixth_request_in_the_window_is_429(limited: Simulator, assert_error):
     for response in rejected:
         assert_error(response, 429)
     with_header = ["Retry-After" in r.headers for r in rejected]
-    assert with_header == {"always": [True, True], "never": [False, False],
-                           "sometimes": [True, False]}[limited.options.retry_after]
+    assert (
+        with_header
+        == {"always": [True, True], "never": [False, False], "sometimes": [True, False]}[
+            limited.options.retry_after
+        ]
+    )
     for response in rejected:
         if "Retry-After" in response.headers:
             assert 1 <= int(response.headers["Retry-After"]) <= 2
@@ -38,8 +45,9 @@ def test_sixth_request_in_the_window_is_429(limited: Simulator, assert_error):
 
 
 def test_window_slides_free_after_retry_after(sim_options):
-    with run_simulator(sim_options(clients=1, balance_rate=(5, 1.0),
-                                   retry_after="always")) as limited:
+    with run_simulator(
+        sim_options(clients=1, balance_rate=(5, 1.0), retry_after="always")
+    ) as limited:
         client_id = limited.client_ids()[0]
         assert [hit(limited, client_id).status_code for _ in range(6)] == [200] * 5 + [429]
         time.sleep(1.0)

@@ -9,15 +9,18 @@ from pipeline.simulator import Simulator
 
 
 def channel(api: httpx.Client, sim: Simulator, channel_id: str) -> dict:
-    body = api.get(f"/partners/{sim.partner_id}/channels",
-                   params={"filters": json.dumps({"id": channel_id})}).json()
+    body = api.get(
+        f"/partners/{sim.partner_id}/channels", params={"filters": json.dumps({"id": channel_id})}
+    ).json()
     assert body["total"] == 1
     return body["partner_channels"][0]
 
 
 def live_channel(api: httpx.Client, sim: Simulator, index: int) -> dict:
-    body = api.get(f"/partners/{sim.partner_id}/channels",
-                   params={"filters": json.dumps({"terminated_at": None}), "limit": 7}).json()
+    body = api.get(
+        f"/partners/{sim.partner_id}/channels",
+        params={"filters": json.dumps({"terminated_at": None}), "limit": 7},
+    ).json()
     return next(ch for ch in body["partner_channels"][index:] if ch["cancelled_at"] is None)
 
 
@@ -25,8 +28,9 @@ def test_client_update_is_reflected_in_the_list(api: httpx.Client, sim: Simulato
     client_id = sim.client_ids()[5]
     path = f"/partners/{sim.partner_id}/clients"
     before = api.get(path, params={"filters": json.dumps({"id": client_id})}).json()["clients"][0]
-    updated = api.patch(f"{path}/{client_id}",
-                        json={"max_channels": 42, "partner_payload": "tier-gold"})
+    updated = api.patch(
+        f"{path}/{client_id}", json={"max_channels": 42, "partner_payload": "tier-gold"}
+    )
     assert updated.status_code == 200
     after = api.get(path, params={"filters": json.dumps({"id": client_id})}).json()["clients"][0]
     assert (after["max_channels"], after["partner_payload"]) == (42, "tier-gold")
@@ -45,8 +49,10 @@ def test_partner_settings_update_and_default_region(api: httpx.Client, sim: Simu
     path = f"/partners/{sim.partner_id}"
     settings = {"webhook_url": "https://hooks.example/d360", "allow_client_to_add_phone_no": False}
     assert api.patch(path, json=settings).status_code == 200
-    region = api.patch(f"{path}/settings/default_data_localization_region",
-                       json={"default_data_localization_region": "DE"})
+    region = api.patch(
+        f"{path}/settings/default_data_localization_region",
+        json={"default_data_localization_region": "DE"},
+    )
     assert region.json()["data"] == {"default_data_localization_region": "DE"}
     partner = api.get(path).json()
     assert partner["webhook_url"] == "https://hooks.example/d360"
@@ -64,12 +70,14 @@ def test_local_storage_enable_and_disable(api: httpx.Client, sim: Simulator, ass
     assert channel(api, sim, ch["id"])["settings"]["data_localization_region"] == "SG"
     api.post(f"{control}/disable_local_storage")
     assert channel(api, sim, ch["id"])["settings"]["data_localization_region"] is None
-    assert_error(api.post(f"{control}/enable_local_storage",
-                          json={"data_localization_region": "XX"}), 400)
+    assert_error(
+        api.post(f"{control}/enable_local_storage", json={"data_localization_region": "XX"}), 400
+    )
 
 
-def test_cancellation_sets_cancelled_at_then_hub_status(api: httpx.Client, sim: Simulator,
-                                                        assert_error):
+def test_cancellation_sets_cancelled_at_then_hub_status(
+    api: httpx.Client, sim: Simulator, assert_error
+):
     ch = live_channel(api, sim, 1)
     control = f"/partners/{sim.partner_id}/clients/{ch['client_id']}/channels/{ch['id']}/control"
     cancelled = api.post(f"{control}/cancellation_request")

@@ -12,6 +12,7 @@ from pipeline.warehouse import DEFAULT_SQL_DIR, coverage_frame, ensure_schema
 
 T0 = datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
 
+
 @functools.cache
 def table_schema(table: str) -> pl.Schema:
     """A table's columns as polars types, read off the DDL in sql/tables."""
