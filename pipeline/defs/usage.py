@@ -26,7 +26,6 @@ from pipeline.transform import (
     RawBalance,
     UsageFrames,
     balance_snapshots_frame,
-    family_mismatches,
     raw_responses_frame,
     usage_frames,
 )
@@ -37,7 +36,7 @@ from pipeline.warehouse import (
     current_client_ids,
     load_usage,
 )
-from pipeline.warehouse.quality import coverage_gaps
+from pipeline.warehouse.quality import coverage_gaps, usage_family_mismatches
 
 COVERAGE_CHECK = "every_client_and_day_fetched"
 FAMILIES_CHECK = "categories_add_up_to_totals"
@@ -156,12 +155,10 @@ def _materializations(
         )
 
 
-def _checks(
-    run: UsageLoad, warehouse: Warehouse, start: date, end: date
-) -> Iterator[dg.AssetCheckResult]:
+def _checks(warehouse: Warehouse, start: date, end: date) -> Iterator[dg.AssetCheckResult]:
     with warehouse.read() as con:
         gaps = coverage_gaps(con, start, end)
-    mismatches = family_mismatches(run.frames.daily, run.frames.by_category)
+        mismatches = usage_family_mismatches(con, start, end)
     for name, problems, label in (
         (COVERAGE_CHECK, gaps, "missing_client_days"),
         (FAMILIES_CHECK, mismatches, "mismatched_rows"),
@@ -223,6 +220,6 @@ def usage_asset(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition
         if run.failures:
             raise _failure(run)
         yield from _materializations(run, start, end, time.monotonic() - began)
-        yield from _checks(run, runtime.warehouse, start, end)
+        yield from _checks(runtime.warehouse, start, end)
 
     return usage

@@ -3,7 +3,7 @@
 from pipeline.transform.balance import balance_snapshots_frame
 from pipeline.transform.directory import channels_frame, clients_frame
 from pipeline.transform.errors import DirectoryFormatError, TransformError, UsageFormatError
-from pipeline.transform.families import DIRECTION_CATEGORIES, category_family, family_mismatches
+from pipeline.transform.families import DIRECTION_CATEGORIES, category_family
 from pipeline.transform.parsing import RawBalance
 from pipeline.transform.raw import BalanceResponse, raw_responses_frame
 from pipeline.transform.usage import UsageFrames, discover_categories, usage_frames
@@ -21,7 +21,6 @@ __all__ = [
     "channels_frame",
     "clients_frame",
     "discover_categories",
-    "family_mismatches",
     "raw_responses_frame",
     "usage_frames",
 ]

@@ -68,17 +68,6 @@ RAW_BALANCE_RESPONSES = pl.Schema(
     }
 )
 
-FAMILY_MISMATCHES = pl.Schema(
-    {
-        "client_id": pl.String,
-        "usage_date": pl.Date,
-        "category_family": pl.String,
-        "measure": pl.String,  # quantity | paid_quantity | total_price
-        "expected": MONEY,  # the row's total in usage_daily (counts widened to MONEY, exactly)
-        "actual": MONEY,  # the family's sum in usage_by_category
-    }
-)
-
 CLIENTS = pl.Schema(
     {
         "client_id": pl.String,

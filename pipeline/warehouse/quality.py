@@ -92,6 +92,13 @@ def latest_covered_date(con: duckdb.DuckDBPyConnection) -> date | None:
     return latest
 
 
-def usage_family_mismatches(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Client x day x category family whose categories do not add up to the day's totals."""
-    return con.sql("SELECT * FROM usage_family_mismatches ORDER BY ALL").pl()
+def usage_family_mismatches(
+    con: duckdb.DuckDBPyConnection, start: date | None = None, end: date | None = None
+) -> pl.DataFrame:
+    """Client x day x category family whose categories do not add up to the day's totals,
+    within [start, end] when given."""
+    return con.sql(
+        "SELECT * FROM usage_family_mismatches WHERE usage_date "
+        "BETWEEN coalesce(?, DATE '0001-01-01') AND coalesce(?, DATE '9999-12-31') ORDER BY ALL",
+        params=[start, end],
+    ).pl()

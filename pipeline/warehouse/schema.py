@@ -1,5 +1,7 @@
-"""The warehouse schema: DDL from sql/tables/, and what the live tables look like."""
+"""The warehouse schema: tables from sql/tables/, views from sql/views/, and the live tables."""
 
+import re
+from graphlib import TopologicalSorter
 from pathlib import Path
 
 import duckdb
@@ -16,12 +18,34 @@ def sql_files(sql_dir: Path, kind: str) -> list[Path]:
     return files
 
 
+_COMMENT = re.compile(r"--[^\n]*")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection, sql_dir: Path = DEFAULT_SQL_DIR) -> list[str]:
-    """Create every table that does not exist yet (idempotent DDL); return the table names."""
-    files = sql_files(sql_dir, "tables")
-    for file in files:
+    """Create every missing table, then create or replace every view (both idempotent), so that
+    every write leaves the views there and current; return the view names in creation order."""
+    for file in sql_files(sql_dir, "tables"):
         con.execute(file.read_text())
-    return [file.stem for file in files]
+    views = view_sql(sql_dir)
+    order = view_order(views)
+    for name in order:
+        con.execute(views[name])
+    return order
+
+
+def view_sql(sql_dir: Path) -> dict[str, str]:
+    """View name -> its CREATE OR REPLACE VIEW statement (one view per file, named like it)."""
+    return {file.stem: file.read_text() for file in sql_files(sql_dir, "views")}
+
+
+def view_order(views: dict[str, str]) -> list[str]:
+    """Names ordered so a view comes after the views its SQL mentions (comments ignored)."""
+    words = {name: set(re.findall(r"\w+", _COMMENT.sub("", sql))) for name, sql in views.items()}
+    graph = {
+        name: {other for other in views if other != name and other in words[name]}
+        for name in sorted(views)
+    }
+    return list(TopologicalSorter(graph).static_order())
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:

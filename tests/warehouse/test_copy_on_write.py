@@ -7,7 +7,13 @@ import pytest
 from filelock import FileLock
 from warehouse.wh_frames import day, usage_load
 
-from pipeline.warehouse import Warehouse, WarehouseBusyError, WarehouseError, load_usage
+from pipeline.warehouse import (
+    DEFAULT_SQL_DIR,
+    Warehouse,
+    WarehouseBusyError,
+    WarehouseError,
+    load_usage,
+)
 
 D0 = date(2024, 3, 1)
 READER = """
@@ -40,10 +46,16 @@ def leftovers(wh) -> list[str]:
     )
 
 
-def test_first_write_creates_every_table_and_nothing_else(wh):
+def test_first_write_creates_every_table_and_view_and_nothing_else(wh):
     load_days(wh, "a", 1)
     with wh.read() as con:
-        tables = {name for (name,) in con.execute("SHOW TABLES").fetchall()}
+        kinds = con.execute(
+            "SELECT table_type, table_name FROM information_schema.tables"
+        ).fetchall()
+    tables = {name for kind, name in kinds if kind == "BASE TABLE"}
+    views = {name for kind, name in kinds if kind == "VIEW"}
+    assert views == {p.stem for p in (DEFAULT_SQL_DIR / "views").glob("*.sql")}
+    assert len(views) == 7
     assert tables == {
         "usage_daily",
         "usage_by_category",

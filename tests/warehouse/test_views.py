@@ -15,7 +15,7 @@ from warehouse.wh_frames import (
 )
 
 from pipeline.warehouse import create_views, load_channels, load_clients, load_usage
-from pipeline.warehouse.views import view_order
+from pipeline.warehouse.schema import view_order
 
 M1, M2 = date(2024, 3, 30), date(2024, 4, 1)
 VIEWS = {
