@@ -102,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
         help="widest balance window accepted (default %(default)s)",
     )
     add(
+        "--estimate-days",
+        type=int,
+        default=defaults.estimate_days,
+        help="the last N days are estimates, revised upwards until final (default %(default)s)",
+    )
+    add(
         "--latency",
         type=float,
         default=0.0,
@@ -133,6 +139,7 @@ def _options(args: argparse.Namespace, env: Mapping[str, str | None]) -> Simulat
         retry_after=args.retry_after,
         max_page_size=args.max_page_size,
         max_window_days=args.max_window_days,
+        estimate_days=args.estimate_days,
         token_ttl_seconds=args.token_ttl,
         latency_seconds=args.latency,
         host=args.host,

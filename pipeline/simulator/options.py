@@ -60,6 +60,9 @@ class SimulatorOptions:
     max_page_size: int = 100
     token_ttl_seconds: float = 3600.0
     max_window_days: int | None = 366  # widest /info/balance window (clipped to history)
+    # The last N days before today are estimates, reported short (late messages are counted
+    # later); a day's figures are final once it is older. The pipeline's refetch covers them.
+    estimate_days: int = 3
     cancellation_delay_seconds: float = 5.0  # cancelled channel turns pending_deletion after this
     latency_seconds: float = 0.0  # added to every request
     host: str = "127.0.0.1"
@@ -69,6 +72,8 @@ class SimulatorOptions:
     def __post_init__(self) -> None:
         if self.clients < 0 or self.max_channels_per_client < 1 or self.history_days < 1:
             raise ValueError("clients >= 0, max_channels_per_client >= 1, history_days >= 1")
+        if self.estimate_days < 0:
+            raise ValueError("estimate_days must be >= 0")
         if self.max_page_size < 1:
             raise ValueError("max_page_size must be >= 1")
         rate = self.balance_rate

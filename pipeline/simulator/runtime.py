@@ -40,7 +40,7 @@ class Runtime:
         return cls(
             opts,
             world,
-            UsageGenerator(world, opts.seed),
+            UsageGenerator(world, opts.seed, opts.estimate_days),
             Credentials(opts.api_key, opts.username, opts.password, opts.token_ttl_seconds),
             too_many,
             limit,

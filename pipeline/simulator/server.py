@@ -75,6 +75,11 @@ class Simulator:
     def channel_app_ids(self, client_id: str) -> list[str]:
         return sorted(ch.app_id for ch in self._runtime.world.channels_of(client_id))
 
+    def set_today(self, today: date) -> None:
+        """Moves the end of the usage history (usage reaches the day before `today`): days come
+        in, and recent estimates become final, as on the real API when time passes."""
+        self._runtime.world.today = today
+
     def client_currency(self, client_id: str) -> str:
         """The ISO currency (upper case) the client is billed in."""
         return self._runtime.client(client_id).currency

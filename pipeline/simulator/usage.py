@@ -42,9 +42,10 @@ class CategoryCount:
 
 
 class UsageGenerator:
-    def __init__(self, world: World, seed: int) -> None:
+    def __init__(self, world: World, seed: int, estimate_days: int = 0) -> None:
         self.world = world
         self.seed = seed
+        self.estimate_days = estimate_days
 
     def day_rows(
         self,
@@ -69,6 +70,7 @@ class UsageGenerator:
             for channel in channels:
                 for category, count in self._channel_day(client, channel, day).items():
                     counts.setdefault(category, CategoryCount()).add(count)
+            _as_estimate(counts, (self.world.today - day).days, self.estimate_days)
             if sum(count.quantity for count in counts.values()) == 0:
                 continue
             if drift:
@@ -123,6 +125,17 @@ class UsageGenerator:
         moved = max(1, paid // 4)
         marketing.quantity -= moved
         counts[DRIFT_CATEGORY] = CategoryCount(quantity=moved)
+
+
+def _as_estimate(counts: dict[str, CategoryCount], age: int, estimate_days: int) -> None:
+    """A recent day (age 1 is yesterday) is reported 4% short per day it lacks to be final."""
+    if age > estimate_days:
+        return
+    percent = 100 - 4 * (estimate_days + 1 - age)
+    for count in counts.values():
+        count.quantity = count.quantity * percent // 100
+        count.free_tier = min(count.free_tier, count.quantity)
+        count.free_entry_point = min(count.free_entry_point, count.quantity - count.free_tier)
 
 
 def _free_split(category: str, quantity: int, day: date, rng: Any) -> CategoryCount:

@@ -220,3 +220,21 @@ def test_a_client_failing_midway_keeps_its_rows_and_the_others_load(stack: Stack
     assert statuses[True, 200] >= 1 and statuses[True, 404] == 1  # it failed midway
     assert statuses[False, 200] == 4 * others  # the others were fetched again, whole
     assert warehouse_usage(stack.warehouse, START, YESTERDAY) == before
+
+
+def test_refetching_the_trailing_days_replaces_revised_estimates(tmp_path) -> None:
+    real_today = YESTERDAY + timedelta(days=1)
+    then = real_today - timedelta(days=5)
+    with run_simulator(small_options(today=then, estimate_days=3)) as sim:
+        stack = Stack(sim, stack_env(sim, tmp_path), tmp_path)
+        start, end = then - timedelta(days=10), then - timedelta(days=1)
+        assert stack.refresh(start, end).success
+        as_estimated = warehouse_usage(stack.warehouse, start, end)
+        sim.set_today(real_today)  # five days later: the estimates are final now
+        # What the daily schedule does with PIPELINE_REFETCH_DAYS=3: the trailing days again.
+        assert stack.refresh(end - timedelta(days=3), end).success
+        final = expected_usage(sim, start, end)
+
+    assert warehouse_usage(stack.warehouse, start, end) == final
+    revised = {key for key, value in final[0].items() if as_estimated[0].get(key) != value}
+    assert revised and {day for _, day in revised} <= {end - timedelta(days=n) for n in range(3)}
