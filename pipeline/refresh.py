@@ -1,4 +1,4 @@
-"""One refresh of the warehouse for a day range, as one Dagster run, with a closing summary.
+"""One refresh of the warehouse for a day range, as three Dagster runs, with a closing summary.
 
 `python -m pipeline run` and the demo both come through here; tests call `execute_refresh`.
 """
@@ -35,9 +35,8 @@ class RefreshOutcome:
         return not self.problems
 
 
-def check_range(env: Mapping[str, str], start: date, end: date) -> None:
+def check_range(first_day: date, start: date, end: date) -> None:
     """Refuse a range the partitions cannot hold, before anything is requested."""
-    first_day = pipeline_settings(env).start_date
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     if end < start:
         raise SettingsError(f"--end {end} is before --start {start}; swap them")
@@ -110,9 +109,10 @@ def _progress(line: str) -> None:
 
 
 def run_refresh(env: Mapping[str, str], start: date, end: date) -> int:
-    check_range(env, start, end)
+    settings = pipeline_settings(env)
+    check_range(settings.start_date, start, end)
     api_config = ApiConfig.from_env(env)
-    warehouse = Warehouse(pipeline_settings(env).warehouse)
+    warehouse = Warehouse(settings.warehouse)
     warehouse.check_writable()
     defs = build_definitions(env, progress=_progress)
     print(
@@ -143,6 +143,6 @@ def summary_text(
     for row in summary.iter_rows(named=True):
         lines.append(
             f"  {row['currency']}: {row['clients']} clients, {row['days']} days, "
-            f"{row['quantity']:,} messages, total_price {row['total_price']}"
+            f"{row['quantity']:,} messages, total_price {row['total_price'].normalize():f}"
         )
     return "\n".join(lines)
