@@ -21,7 +21,8 @@ from .server import Simulator, run_simulator
 FAULT_HELP = """faults (repeatable): 5xx=N[:LEN] a burst of LEN 5xx every N requests;
 drop=N close the connection mid-body every N requests; slow=N[:SECONDS] answer late;
 429=N forced 429; token-expiry=N revoke bearer tokens; drift unknown usage category and
-missing optional fields. N counts requests to the balance and list endpoints."""
+missing optional fields; vanish=CLIENT_ID[,CLIENT_ID...] balance answers 404 for those
+clients. N counts requests to the balance and list endpoints."""
 
 
 def serve(argv: list[str] | None = None) -> int:
@@ -167,6 +168,8 @@ def _faults(specs: list[str]) -> Faults:
         try:
             if kind == "drift":
                 fields["schema_drift"] = True
+            elif kind == "vanish" and value:
+                fields["vanished_clients"] = frozenset(value.split(","))
             elif kind == "5xx":
                 fields.update(error_burst_every=int(every), error_burst_length=int(extra or 1))
             elif kind == "slow":

@@ -7,6 +7,10 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
+
+from pipeline.simulator import Faults
+from pipeline.simulator.cli import _faults
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,3 +73,28 @@ def test_credentials_from_a_dotenv_file_are_used_but_never_printed(tmp_path):
         assert response.status_code == 200
     finally:
         assert stop(process) == 0
+
+
+@pytest.mark.parametrize(
+    ("specs", "expected"),
+    [
+        (["5xx=20:3"], Faults(error_burst_every=20, error_burst_length=3)),
+        (["drop=7", "429=5"], Faults(drop_every=7, rate_limit_every=5)),
+        (
+            ["slow=4:1.5", "token-expiry=9"],
+            Faults(slow_every=4, slow_seconds=1.5, token_expiry_every=9),
+        ),
+        (
+            ["drift", "vanish=aCL,bCL"],
+            Faults(schema_drift=True, vanished_clients=frozenset({"aCL", "bCL"})),
+        ),
+    ],
+)
+def test_fault_options_become_faults(specs, expected):
+    assert _faults(specs) == expected
+
+
+@pytest.mark.parametrize("spec", ["5xx=often", "vanish=", "teleport=3", "drop"])
+def test_a_bad_fault_option_is_refused(spec):
+    with pytest.raises(ValueError, match="bad --fault"):
+        _faults([spec])
