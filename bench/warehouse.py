@@ -7,14 +7,13 @@ day), then the daily refresh's operations are timed on it.
 from __future__ import annotations
 
 import shutil
-import statistics
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
-from bench.common import section, table, timed
+from bench.common import median_seconds, section, table, timed
 from pipeline.transform import schemas
 from pipeline.warehouse import Warehouse, coverage_frame, create_views, export_parquet, load_usage
 
@@ -79,10 +78,6 @@ def usage(client_ids: list[str], start: date, days: int) -> dict[str, pl.DataFra
     }
 
 
-def _median(action: object) -> float:
-    return statistics.median(timed(action)[0] for _ in range(REPEAT))
-
-
 def run() -> str:
     client_ids = [f"client{i:04d}" for i in range(CLIENTS)]
     last = FIRST + timedelta(days=DAYS - 1)
@@ -96,13 +91,15 @@ def run() -> str:
             )
         )
         size_mb = wh.path.stat().st_size / 1e6
-        copy = _median(lambda: shutil.copyfile(wh.path, Path(tmp) / "copy.duckdb"))
+        copy = median_seconds(lambda: shutil.copyfile(wh.path, Path(tmp) / "copy.duckdb"), REPEAT)
         (Path(tmp) / "copy.duckdb").unlink()
-        replace = _median(
-            lambda: load_usage(wh, start=three, end=last, client_ids=client_ids, **recent)
+        replace = median_seconds(
+            lambda: load_usage(wh, start=three, end=last, client_ids=client_ids, **recent), REPEAT
         )
-        views = _median(lambda: create_views(wh))
-        ranged = _median(lambda: export_parquet(wh, Path(tmp) / "export", start=three, end=last))
+        views = median_seconds(lambda: create_views(wh), REPEAT)
+        ranged = median_seconds(
+            lambda: export_parquet(wh, Path(tmp) / "export", start=three, end=last), REPEAT
+        )
         full, result = timed(lambda: export_parquet(wh, Path(tmp) / "full"))
     rows = [
         (
