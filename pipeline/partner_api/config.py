@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 
@@ -23,6 +23,9 @@ DEFAULT_BALANCE_RATE = (5, 30.0)
 DEFAULT_CONCURRENCY = 8
 DEFAULT_WINDOW_DAYS = 31
 MAX_WINDOW_DAYS = 366
+# How long one request keeps retrying an API that fails or does not answer (D360_RETRY_SECONDS).
+DEFAULT_RETRY_SECONDS = 120.0
+RETRY_SECONDS_RANGE = (1.0, 3600.0)
 _LOOPBACK_NAMES = {"localhost"}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*$")
 _PARTNER_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -92,6 +95,11 @@ class ApiConfig:
             )
 
     @property
+    def retry_seconds(self) -> float:
+        """D360_RETRY_SECONDS: the longest a request keeps retrying 5xx answers or no answer."""
+        return self.retry.failing_give_up_after
+
+    @property
     def uses_api_key(self) -> bool:
         return self.api_key is not None
 
@@ -115,6 +123,7 @@ class ApiConfig:
             return value or None
 
         api_key, password = get("D360_API_KEY"), get("D360_PASSWORD")
+        retry_seconds = _parse_seconds("D360_RETRY_SECONDS", get("D360_RETRY_SECONDS"))
         return cls(
             base_url=(get("D360_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
             partner_id=get("D360_PARTNER_ID") or "",
@@ -128,6 +137,7 @@ class ApiConfig:
             concurrency=_parse_int(
                 "D360_CONCURRENCY", get("D360_CONCURRENCY"), DEFAULT_CONCURRENCY
             ),
+            retry=replace(RetryPolicy(), failing_give_up_after=retry_seconds),
         )
 
 
@@ -192,3 +202,16 @@ def _parse_int(name: str, value: str | None, default: int) -> int:
         return int(value)
     except ValueError:
         raise ConfigError(f"{name}={value!r} is not a whole number, e.g. {default}") from None
+
+
+def _parse_seconds(name: str, value: str | None) -> float:
+    if value is None:
+        return DEFAULT_RETRY_SECONDS
+    low, high = RETRY_SECONDS_RANGE
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not low <= seconds <= high:  # also refuses nan
+        raise ConfigError(f"{name}={value!r} must be a number of seconds from {low:g} to {high:g}")
+    return seconds

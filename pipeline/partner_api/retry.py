@@ -7,7 +7,9 @@ Nothing else: other 4xx answers are final, and a 401 is handled once by the auth
 Two budgets, because the two kinds of failure mean different things. A 429 says "slow down", not
 "broken": a long backfill must keep going through it, so 429s only count against the total time
 `give_up_after`. Server errors and dropped connections say something is wrong, so they also count
-against `max_attempts`.
+against `max_attempts` and against `failing_give_up_after`, the time a request keeps trying an API
+that does not answer properly (D360_RETRY_SECONDS): with timeouts of 30 s, ten attempts alone would
+take about four minutes to give up on an unreachable API.
 """
 
 from __future__ import annotations
@@ -35,10 +37,18 @@ class RetryPolicy:
     """Longest single backoff wait. A server's `Retry-After` is honoured even when longer."""
     give_up_after: float = 900.0
     """Total seconds one request may spend retrying, mostly waiting out 429s."""
+    failing_give_up_after: float = 120.0
+    """Seconds one request keeps retrying 5xx answers and requests without an answer, counted from
+    its start or from its last 429 (an answer that proves the API is there)."""
     retry_statuses: frozenset[int] = field(default_factory=lambda: frozenset(range(500, 600)))
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1 or self.base_delay < 0 or self.max_delay < self.base_delay:
+        if (
+            self.max_attempts < 1
+            or self.base_delay < 0
+            or self.max_delay < self.base_delay
+            or self.failing_give_up_after <= 0
+        ):
             raise ValueError(f"inconsistent {self!r}")
 
     def is_retryable(self, exc: BaseException) -> bool:
@@ -48,19 +58,30 @@ class RetryPolicy:
 
 
 class _GiveUp:
-    """tenacity stop condition holding the two budgets of one request (one instance per request)."""
+    """tenacity stop condition holding the budgets of one request (one instance per request)."""
 
     def __init__(self, policy: RetryPolicy) -> None:
         self._policy = policy
         self._failures = 0
+        self._failing_since: float | None = None
 
     def __call__(self, state: RetryCallState) -> bool:
-        assert state.outcome is not None
-        if not isinstance(state.outcome.exception(), RateLimitedError):
+        assert state.outcome is not None and state.outcome_timestamp is not None
+        upcoming = state.upcoming_sleep or 0.0
+        if self._failing_since is None:
+            self._failing_since = state.start_time
+        if isinstance(state.outcome.exception(), RateLimitedError):
+            # The API answered: whatever failed before is not an outage still going on.
+            self._failing_since = state.outcome_timestamp
+            failing_too_long = False
+        else:
             self._failures += 1
-        out_of_time = state.seconds_since_start + (state.upcoming_sleep or 0.0)
+            failing_for = state.outcome_timestamp - self._failing_since + upcoming
+            failing_too_long = failing_for > self._policy.failing_give_up_after
+        elapsed = state.outcome_timestamp - state.start_time
+        out_of_time = elapsed + upcoming > self._policy.give_up_after
         too_many = self._failures >= self._policy.max_attempts
-        return too_many or out_of_time > self._policy.give_up_after
+        return too_many or failing_too_long or out_of_time
 
 
 def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:

@@ -16,6 +16,7 @@ def test_defaults_follow_the_design_table():
     assert cfg.window_days == 31
     assert cfg.concurrency == 8
     assert cfg.retry == RetryPolicy()
+    assert cfg.retry_seconds == 120.0
 
 
 def test_values_are_read_and_the_api_key_wins_over_a_login():
@@ -28,11 +29,13 @@ def test_values_are_read_and_the_api_key_wins_over_a_login():
             "D360_BALANCE_RATE": " 10 / 60.5 ",
             "D360_CONCURRENCY": "3",
             "PIPELINE_WINDOW_DAYS": "366",
+            "D360_RETRY_SECONDS": "45.5",
         }
     )
     assert cfg.base_url == "http://127.0.0.1:8123/api/v2"
     assert cfg.balance_rate == (10, 60.5)
     assert (cfg.concurrency, cfg.window_days) == (3, 366)
+    assert cfg.retry_seconds == cfg.retry.failing_give_up_after == 45.5
     assert cfg.uses_api_key
     assert "D360_API_KEY" in cfg.credentials_hint
 
@@ -79,6 +82,10 @@ def test_https_or_loopback_base_urls_are_accepted(url):
         ({**GOOD, "PIPELINE_WINDOW_DAYS": "0"}, "PIPELINE_WINDOW_DAYS"),
         ({**GOOD, "PIPELINE_WINDOW_DAYS": "367"}, "PIPELINE_WINDOW_DAYS"),
         ({**GOOD, "PIPELINE_WINDOW_DAYS": "31.5"}, "PIPELINE_WINDOW_DAYS"),
+        ({**GOOD, "D360_RETRY_SECONDS": "0.5"}, "D360_RETRY_SECONDS"),
+        ({**GOOD, "D360_RETRY_SECONDS": "3601"}, "D360_RETRY_SECONDS"),
+        ({**GOOD, "D360_RETRY_SECONDS": "two minutes"}, "D360_RETRY_SECONDS"),
+        ({**GOOD, "D360_RETRY_SECONDS": "nan"}, "D360_RETRY_SECONDS"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(env, variable):
