@@ -21,10 +21,12 @@ from .errors import (
     RateLimitedError,
     ResponseFormatError,
     ServerError,
+    UntrustedListingError,
 )
+from .partner import PartnerBalance
 from .retry import RetryPolicy
 from .stats import RequestStats
-from .usage import BalanceWindow, UsageFetch
+from .usage import BalanceRequest, BalanceWindow, UsageFetch
 from .windows import split_windows, unix_bounds
 
 __all__ = [
@@ -32,11 +34,13 @@ __all__ = [
     "ApiUnreachableError",
     "AuthenticationError",
     "BadRequestError",
+    "BalanceRequest",
     "BalanceWindow",
     "ConfigError",
     "NotFoundError",
     "PartnerApiClient",
     "PartnerApiError",
+    "PartnerBalance",
     "PermissionDeniedError",
     "RateLimitedError",
     "RequestStats",
@@ -44,6 +48,7 @@ __all__ = [
     "RetryPolicy",
     "Secret",
     "ServerError",
+    "UntrustedListingError",
     "UsageFetch",
     "split_windows",
     "unix_bounds",

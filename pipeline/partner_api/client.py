@@ -27,14 +27,16 @@ from .errors import (
     PartnerApiError,
     RateLimitedError,
     ResponseFormatError,
+    UntrustedListingError,
     error_from_response,
     error_from_transport,
 )
 from .pagination import OffsetPaginator
+from .partner import PARTNER_BALANCE_ENDPOINT, PartnerBalance
 from .ratelimit import SlidingWindowLimiter
 from .retry import retrying
 from .stats import RequestStats, StatsRecorder
-from .usage import BalanceWindow, UsageFetch, WindowDone, fetch_windows
+from .usage import BalanceRequest, BalanceWindow, UsageFetch, WindowDone, fetch_windows
 from .windows import split_windows, unix_bounds
 
 logger = logging.getLogger(__name__)
@@ -49,9 +51,10 @@ class PartnerApiClient:
         self._limiter = SlidingWindowLimiter(*config.balance_rate)
         self._in_flight = asyncio.Semaphore(config.concurrency)
         pool = config.concurrency + 2  # + list calls and a login beside the balance requests
+        self._auth = auth_for(config, on_login=lambda: self._stats.add("logins"))
         self._http = httpx.AsyncClient(
             base_url=config.base_url,
-            auth=auth_for(config, on_login=lambda: self._stats.add("logins")),
+            auth=self._auth,
             headers={"Accept": "application/json"},
             timeout=config.timeout_seconds,
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
@@ -93,34 +96,23 @@ class PartnerApiClient:
         """Every channel (phone number) of the partner, once."""
         return await self._list("channels", "partner_channels", filters, sort)
 
+    async def fetch_partner_balance(self) -> PartnerBalance:
+        """The partner's prepaid balance (one record per top-up currency), as received."""
+        path = f"{self._partner_path}/balance"
+        response = await self._get_response(PARTNER_BALANCE_ENDPOINT, path, {})
+        return PartnerBalance(content=response.content, fetched_at=datetime.now(UTC))
+
     async def fetch_balance_window(
         self,
         client_id: str,
         start: date,
         end: date,
         granularity: str = "day",
-        app_ids: Sequence[str] | None = None,
+        app_id: str | None = None,
     ) -> BalanceWindow:
-        """Balance and usage of one client from `start` 00:00:00Z to `end` 23:59:59Z."""
-        start_date, end_date = unix_bounds(start, end)
-        params: dict[str, str | int] = {
-            "start_date": start_date,
-            "end_date": end_date,
-            "granularity": granularity,
-        }
-        if app_ids:
-            params["app_id"] = ",".join(app_ids)
-        path = f"{self._partner_path}/clients/{quote(client_id, safe='')}/info/balance"
-        response, body = await self._get(BALANCE_ENDPOINT, path, params, client_id=client_id)
-        return BalanceWindow(
-            client_id=client_id,
-            start=start,
-            end=end,
-            granularity=granularity,
-            raw_text=response.text,
-            body=body,
-            fetched_at=datetime.now(UTC),
-        )
+        """Balance and usage of one client (or one of its apps) from `start` 00:00:00Z to `end`
+        23:59:59Z, the body kept as bytes: the pipeline parses it once, in the transform."""
+        return await self._fetch_request(client_id, BalanceRequest(start, end, granularity, app_id))
 
     async def fetch_usage(
         self,
@@ -136,8 +128,39 @@ class PartnerApiClient:
         an `AuthenticationError` concerns every client and is raised at once.
         """
         windows = split_windows(start, end, self._config.window_days)
-        return await fetch_windows(
-            self.fetch_balance_window, client_ids, windows, granularity, on_window_done
+        requests = [BalanceRequest(first, last, granularity) for first, last in windows]
+        return await self.fetch_planned(
+            {cid: requests for cid in dict.fromkeys(client_ids)}, on_window_done
+        )
+
+    async def fetch_planned(
+        self,
+        plans: Mapping[str, Sequence[BalanceRequest]],
+        on_window_done: WindowDone | None = None,
+    ) -> UsageFetch:
+        """Each client's planned balance requests in order, clients concurrently; all of them
+        share the client's rate limit. Failures as in `fetch_usage`."""
+        return await fetch_windows(self._fetch_request, plans, on_window_done)
+
+    async def _fetch_request(self, client_id: str, request: BalanceRequest) -> BalanceWindow:
+        start_date, end_date = unix_bounds(request.start, request.end)
+        params: dict[str, str | int] = {
+            "start_date": start_date,
+            "end_date": end_date,
+            "granularity": request.granularity,
+        }
+        if request.app_id is not None:
+            params["app_id"] = request.app_id
+        path = f"{self._partner_path}/clients/{quote(client_id, safe='')}/info/balance"
+        response = await self._get_response(BALANCE_ENDPOINT, path, params, client_id=client_id)
+        return BalanceWindow(
+            client_id=client_id,
+            start=request.start,
+            end=request.end,
+            granularity=request.granularity,
+            content=response.content,
+            fetched_at=datetime.now(UTC),
+            app_id=request.app_id,
         )
 
     @property
@@ -153,6 +176,29 @@ class PartnerApiClient:
             query["filters"] = json.dumps(filters, separators=(",", ":"))
         if sort:
             query["sort"] = sort
+        policy = self._config.retry
+        for attempt in range(1, policy.listing_attempts + 1):
+            paginator = await self._list_pass(endpoint, resource, items_key, query)
+            if paginator.problem is None:
+                return paginator.items
+            if attempt < policy.listing_attempts:
+                # Pages that repeat or fall short usually mean the list changed while it was
+                # paged: list again from the start rather than load a partial directory.
+                self._stats.add("relistings")
+                logger.warning("listing %s again: %s", resource, paginator.problem)
+                await asyncio.sleep(policy.relist_delay(attempt))
+        self._stats.add("errors")
+        raise UntrustedListingError(
+            f"the {resource} listing cannot be trusted after {policy.listing_attempts} attempts: "
+            f"{paginator.problem}",
+            endpoint=endpoint,
+            hint="nothing was loaded from it; retry later, and tell 360dialog if it persists",
+        )
+
+    async def _list_pass(
+        self, endpoint: str, resource: str, items_key: str, query: Mapping[str, str | int]
+    ) -> OffsetPaginator:
+        """One listing from offset 0 until the paginator says it ended (trusted or not)."""
         paginator = OffsetPaginator(self._config.page_size)
         while paginator.has_more:
             params = dict(query)
@@ -167,12 +213,23 @@ class PartnerApiClient:
                     hint="check D360_BASE_URL points at the Partner API v2",
                 )
             paginator.update_state(items, body)
-        return paginator.items
+        return paginator
 
     async def _get(
         self, endpoint: str, path: str, params: dict[str, str | int], client_id: str | None = None
     ) -> tuple[httpx.Response, dict[str, Any]]:
-        """GET with retries, and the body parsed.
+        """GET with retries, and the body parsed as a JSON object."""
+        response = await self._get_response(endpoint, path, params, client_id)
+        try:
+            return response, _json_object(response, endpoint, client_id)
+        except PartnerApiError:
+            self._stats.add("errors")
+            raise
+
+    async def _get_response(
+        self, endpoint: str, path: str, params: dict[str, str | int], client_id: str | None = None
+    ) -> httpx.Response:
+        """GET with retries.
 
         Balance requests also pass the client's limiter and the concurrency bound, per attempt:
         every retry is one more request the server counts.
@@ -182,7 +239,7 @@ class PartnerApiClient:
                 with attempt:
                     async with self._balance_slot(client_id):
                         response = await self._send(endpoint, path, params, client_id)
-            return response, _json_object(response, endpoint, client_id)
+            return response
         except PartnerApiError:
             self._stats.add("errors")
             raise
@@ -202,14 +259,22 @@ class PartnerApiClient:
         try:
             response = await self._http.get(path, params=params)
         except httpx.TransportError as exc:
-            raise error_from_transport(exc, endpoint=endpoint, client_id=client_id) from exc
+            # Not chained: the message already names the httpx error, and a chain would put its
+            # text, not this line, last in a report (and keep the request, headers and all).
+            raise error_from_transport(
+                exc,
+                endpoint=endpoint,
+                client_id=client_id,
+                base_url=self._config.base_url,
+                retry_seconds=self._config.retry.failing_give_up_after,
+            ) from None
         if not response.is_success:
             raise error_from_response(
                 response,
                 endpoint=endpoint,
                 client_id=client_id,
                 credentials_hint=self._config.credentials_hint,
-                secrets=self._config.secret_values(),
+                secrets=self._config.secret_values() + self._auth.issued_secrets(),
             )
         return response
 

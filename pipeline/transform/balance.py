@@ -42,7 +42,10 @@ def balance_snapshots_frame(responses: Sequence[RawBalance]) -> pl.DataFrame:
         | {name: pl.String for name in BALANCE_SNAPSHOTS.names()[2:]},
         orient="row",
     )
-    typed = cast_exact(text, counts=(), money=_MONEY, required=_REQUIRED, report=_report)
+    # A balance may run below zero; every other figure of the answer is a non-negative amount.
+    typed = cast_exact(
+        text, counts=(), money=_MONEY, required=_REQUIRED, report=_report, signed=_REQUIRED
+    )
     renewal = utc_timestamp(pl.col("last_renewal_date"))
     found = first_problem(
         typed, {"last_renewal_date": pl.col("last_renewal_date").is_not_null() & renewal.is_null()}

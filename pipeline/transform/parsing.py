@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import polars as pl
@@ -28,7 +29,7 @@ class RawBalance:
     """One `/info/balance` response body exactly as received, so the transform can be replayed."""
 
     client_id: str
-    raw_text: str
+    raw_text: str | bytes
     fetched_at: datetime  # timezone-aware (stored as UTC)
 
     def __post_init__(self) -> None:
@@ -36,21 +37,29 @@ class RawBalance:
             # a naive time would be read as local time somewhere down the line
             raise ValueError(f"RawBalance.fetched_at must be timezone-aware ({self.client_id})")
 
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        """The body as a dict, every JSON number kept as its literal text; parsed once, however
+        many frames are built from it. Exactness is decided later, column-wise in polars."""
+        try:
+            body = json.loads(self.raw_text, parse_float=str, parse_int=str)
+        except UnicodeDecodeError:
+            raise UsageFormatError(
+                self.client_id, "-", "(body)", "is not valid UTF-8 (kept as received, not loaded)"
+            ) from None
+        except json.JSONDecodeError as error:
+            raise UsageFormatError(self.client_id, "-", "(body)", f"is not JSON: {error}") from None
+        if not isinstance(body, dict):
+            raise UsageFormatError(self.client_id, "-", "(body)", "is not a JSON object")
+        return body
+
 
 def parse_balance_body(response: RawBalance, where: str) -> dict[str, Any]:
-    """The response body as a dict, every JSON number kept as its literal text.
-
-    Exactness is decided later, column-wise in polars. `where` fills the error's period slot.
-    """
+    """The body as a dict (see `RawBalance.body`); `where` fills the error's period slot."""
     try:
-        body = json.loads(response.raw_text, parse_float=str, parse_int=str)
-    except json.JSONDecodeError as error:
-        raise UsageFormatError(
-            response.client_id, where, "(body)", f"is not JSON: {error}"
-        ) from None
-    if not isinstance(body, dict):
-        raise UsageFormatError(response.client_id, where, "(body)", "is not a JSON object")
-    return body
+        return response.body
+    except UsageFormatError as error:
+        raise UsageFormatError(error.client_id, where, error.field, error.problem) from None
 
 
 def utc_timestamp(text: pl.Expr) -> pl.Expr:
@@ -112,13 +121,19 @@ def cast_exact(
     money: Sequence[str],
     required: Collection[str],
     report: ProblemReport,
+    signed: Collection[str] = (),
 ) -> pl.DataFrame:
     """Validate text columns as counts (Int64 >= 0) and money (MONEY), then cast them.
 
+    Money is non-negative except in `signed` columns: refunds or credits are not modelled by the
+    warehouse, so a negative price is refused with its address rather than summed into a bill.
     Null is allowed except in `required` columns. Raises `report(...)` for the first bad value.
     """
     problems = {c: count_problem(pl.col(c)) for c in counts}
-    problems |= {c: money_problem(pl.col(c)) for c in money}
+    problems |= {
+        c: money_problem(pl.col(c)) | (pl.col(c).str.starts_with("-") & (c not in signed))
+        for c in money
+    }
     problems = {
         c: (pl.col(c).is_null() | check) if c in required else check
         for c, check in problems.items()
@@ -141,6 +156,8 @@ def cast_exact(
 
 
 def _money_reason(value: str) -> str:
+    if value.startswith("-") and re.fullmatch(_DECIMAL_LITERAL, value):
+        return f"is negative: {show_value(value)} (refunds and credits are refused, not summed)"
     if re.fullmatch(_DECIMAL_LITERAL, value):
         return f"has more than {MONEY_SCALE} decimal places or is out of range: {show_value(value)}"
     return f"is not a decimal number: {show_value(value)}"

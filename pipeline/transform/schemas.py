@@ -57,14 +57,30 @@ BALANCE_SNAPSHOTS = pl.Schema(
     }
 )
 
-RAW_BALANCE_RESPONSES = pl.Schema(
+# One row of the raw fetch log (table raw_balance_fetches, without body_file) plus the body.
+RAW_BALANCE_ANSWERS = pl.Schema(
     {
         "client_id": pl.String,
+        "granularity": pl.String,
+        "app_id": pl.String,
         "window_start": pl.Date,
         "window_end": pl.Date,
-        "granularity": pl.String,
         "fetched_at": UTC_TIMESTAMP,
-        "response_text": pl.String,
+        "body_sha256": pl.String,
+        "body_bytes": pl.Int64,
+        "body": pl.Binary,
+    }
+)
+
+USAGE_MONTHLY_API = pl.Schema(
+    {
+        "client_id": pl.String,
+        "month": pl.Date,
+        "currency": pl.String,
+        "quantity": pl.Int64,
+        "paid_quantity": pl.Int64,
+        "total_price": MONEY,
+        "fetched_at": UTC_TIMESTAMP,
     }
 )
 
@@ -109,6 +125,10 @@ CHANNELS = pl.Schema(
         "terminated_at": UTC_TIMESTAMP,
         "observed_at": UTC_TIMESTAMP,
     }
+)
+
+PARTNER_BALANCE_SNAPSHOTS = pl.Schema(
+    {"observed_at": UTC_TIMESTAMP, "currency": pl.String, "total": MONEY}
 )
 
 # What usage_frames returns: the table columns, then fetched_at.

@@ -43,14 +43,15 @@ class UsageFrames:
     by_category: pl.DataFrame
 
 
-def usage_frames(responses: Sequence[RawBalance]) -> UsageFrames:
-    """Tidy usage frames from raw `/info/balance` responses (granularity day).
+def usage_frames(responses: Sequence[RawBalance], granularity: str = "day") -> UsageFrames:
+    """Tidy usage frames from raw `/info/balance` responses of one granularity (`day`, or
+    `month`, whose rows are dated the first of their month).
 
     A day served by several responses (overlapping windows, re-fetches of revised figures) is
     taken whole from the latest `fetched_at` (then the later response in `responses`), so its
     categories never mix two versions. Raises UsageFormatError on anything that would need guessing.
     """
-    rows = _usage_rows(responses)
+    rows = _usage_rows(responses, granularity)
     if rows.is_empty():
         return UsageFrames(
             daily=pl.DataFrame(schema=USAGE_DAILY_FRAME),
@@ -72,9 +73,9 @@ def discover_categories(columns: Sequence[str]) -> list[str]:
     return sorted(found)
 
 
-def _usage_rows(responses: Sequence[RawBalance]) -> pl.DataFrame:
+def _usage_rows(responses: Sequence[RawBalance], granularity: str) -> pl.DataFrame:
     """One text frame of all usage rows, with client, currency and fetch time of their response."""
-    usages = [_usage_and_currency(response) for response in responses]
+    usages = [_usage_and_currency(response, granularity) for response in responses]
     meta = pl.DataFrame(
         {
             "client_id": [response.client_id for response in responses],
@@ -98,16 +99,24 @@ def _usage_rows(responses: Sequence[RawBalance]) -> pl.DataFrame:
     return frame.with_columns(pl.exclude(_META).cast(pl.String))
 
 
-def _usage_and_currency(response: RawBalance) -> tuple[list[dict[str, Any]], str | None]:
+def _usage_and_currency(
+    response: RawBalance, expected: str
+) -> tuple[list[dict[str, Any]], str | None]:
     """The usage rows of one response (maybe none) and its upper-cased currency."""
     body = parse_balance_body(response, "-")
     granularity = body.get("granularity")
-    if isinstance(granularity, str) and granularity.lower() != "day":
-        # a month row loaded as one day would silently misstate usage_daily
+    if isinstance(granularity, str) and granularity.lower() != expected:
+        # a month row loaded as one day (or the reverse) would silently misstate usage
         raise UsageFormatError(
-            response.client_id, "-", "granularity", f"is {show_value(granularity)}, expected 'day'"
+            response.client_id,
+            "-",
+            "granularity",
+            f"is {show_value(granularity)}, expected {expected!r}",
         )
-    usage = body.get("usage") or []
+    usage = body.get("usage")
+    if usage is None:
+        # Only an explicit list says "no usage": anything else would delete the client's days.
+        raise UsageFormatError(response.client_id, "-", "usage", "is missing (expected a list)")
     # a cheap type check per row: polars would otherwise read a list of numbers as a column
     if not isinstance(usage, list) or not all(isinstance(row, dict) for row in usage):
         raise UsageFormatError(response.client_id, "-", "usage", "is not a list of objects")

@@ -6,6 +6,7 @@ atomic swap (see store.py), so analysts holding the file open never block the pi
 
 from pipeline.warehouse.errors import WarehouseBusyError, WarehouseError
 from pipeline.warehouse.exports import ExportResult, export_parquet
+from pipeline.warehouse.journal import RunJournal, journal_path
 from pipeline.warehouse.loads import (
     LoadResult,
     coverage_frame,
@@ -13,7 +14,9 @@ from pipeline.warehouse.loads import (
     load_clients,
     load_usage,
 )
+from pipeline.warehouse.partner import load_partner_balance
 from pipeline.warehouse.queries import current_client_ids, range_summary
+from pipeline.warehouse.raw_landing import RawLanding
 from pipeline.warehouse.schema import DEFAULT_SQL_DIR, ensure_schema
 from pipeline.warehouse.store import Warehouse
 from pipeline.warehouse.views import create_views
@@ -22,6 +25,8 @@ __all__ = [
     "DEFAULT_SQL_DIR",
     "ExportResult",
     "LoadResult",
+    "RawLanding",
+    "RunJournal",
     "Warehouse",
     "WarehouseBusyError",
     "WarehouseError",
@@ -30,8 +35,10 @@ __all__ = [
     "current_client_ids",
     "ensure_schema",
     "export_parquet",
+    "journal_path",
     "load_channels",
     "load_clients",
+    "load_partner_balance",
     "load_usage",
     "range_summary",
 ]

@@ -1,16 +1,17 @@
 """The load functions: each call is one copy-on-write transaction on the warehouse."""
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-import duckdb
 import polars as pl
 
 from pipeline.warehouse.errors import WarehouseError
-from pipeline.warehouse.frames import check_fits_table, check_in_range
+from pipeline.warehouse.frames import check_fits_table
 from pipeline.warehouse.history import replace_current_state
-from pipeline.warehouse.store import Warehouse, affected_rows
+from pipeline.warehouse.journal import RunJournal
+from pipeline.warehouse.store import Warehouse
 
 
 @dataclass(frozen=True)
@@ -37,39 +38,34 @@ def load_usage(
     by_category: pl.DataFrame,
     coverage: pl.DataFrame,
     snapshots: pl.DataFrame,
-    raw: pl.DataFrame,
+    raw_fetches: pl.DataFrame | None = None,
 ) -> LoadResult:
-    """Replace exactly the fetched clients' days of [start, end]; append snapshots and raw.
+    """Replace exactly the fetched clients' days of [start, end]; append snapshots and fetches.
 
-    A client left out of `client_ids` (say its fetch failed) keeps its previous rows. Rows outside
-    the range or of other clients are refused before anything changes. Re-running is idempotent.
+    One batch through a journal of its own, published at once: the same path as a run's
+    batches. A client left out of `client_ids` (say its fetch failed) keeps its previous rows.
+    Rows outside the range or of other clients are refused before anything changes.
     """
     if start > end:
         raise WarehouseError(f"usage range starts {start} after it ends {end}; nothing was loaded")
-    facts = {"usage_daily": daily, "usage_by_category": by_category, "usage_coverage": coverage}
-    logs = {"balance_snapshots": snapshots, "raw_balance_responses": raw}
-    deleted: dict[str, int] = {}
-    inserted: dict[str, int] = {}
-    with wh.write() as con:
-        for table, frame in (facts | logs).items():
-            check_fits_table(con, table, frame)
-        for table, frame in facts.items():
-            check_in_range(table, frame, start, end, client_ids)
-        fetched = pl.DataFrame({"client_id": list(client_ids)}, schema={"client_id": pl.String})
-        con.register("fetched_clients", fetched)
-        for table, frame in facts.items():
-            deleted[table] = affected_rows(
-                con.execute(
-                    f"DELETE FROM {table} WHERE usage_date BETWEEN ? AND ? "
-                    "AND client_id IN (SELECT client_id FROM fetched_clients)",
-                    [start, end],
-                )
-            )
-            inserted[table] = _insert(con, table, frame)
-        for table, frame in logs.items():
-            # Observations and responses never change once logged: a re-run adds nothing twice.
-            inserted[table] = _insert(con, table, frame, on_conflict="DO NOTHING")
-    return LoadResult(deleted=deleted, inserted=inserted)
+    tables = {
+        "usage_daily": daily,
+        "usage_by_category": by_category,
+        "usage_coverage": coverage,
+        "balance_snapshots": snapshots,
+    }
+    if raw_fetches is not None:
+        tables["raw_balance_fetches"] = raw_fetches
+    # A journal of its own: loads are not resumable, and two may run at once.
+    with RunJournal.open(wh, f"load-{uuid.uuid4().hex}", start, end, resume=False) as journal:
+        journal.save_batch(client_ids, tables)
+        counts = journal.publish(wh)
+        journal.remove()
+    touched = set(tables)
+    return LoadResult(
+        deleted={t: n for t, n in counts["deleted"].items() if t in touched},
+        inserted={t: n for t, n in counts["inserted"].items() if t in touched},
+    )
 
 
 def load_clients(wh: Warehouse, frame: pl.DataFrame, observed_at: datetime) -> LoadResult:
@@ -103,21 +99,8 @@ def _load_state(
     )
     with wh.write() as con:
         check_fits_table(con, table, stamped)
-        change = replace_current_state(con, table, stamped)
+        change = replace_current_state(con, table, stamped, observed_at)
     return LoadResult(
         deleted={table: change.removed},
         inserted={table: change.inserted, f"{table}_history": change.history_appended},
     )
-
-
-def _insert(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, on_conflict: str = ""
-) -> int:
-    con.register("incoming_rows", frame)
-    try:
-        conflict = f" ON CONFLICT {on_conflict}" if on_conflict else ""
-        return affected_rows(
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows{conflict}")
-        )
-    finally:
-        con.unregister("incoming_rows")

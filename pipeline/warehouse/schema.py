@@ -24,13 +24,18 @@ _COMMENT = re.compile(r"--[^\n]*")
 def ensure_schema(con: duckdb.DuckDBPyConnection, sql_dir: Path = DEFAULT_SQL_DIR) -> list[str]:
     """Create every missing table, then create or replace every view (both idempotent), so that
     every write leaves the views there and current; return the view names in creation order."""
-    for file in sql_files(sql_dir, "tables"):
-        con.execute(file.read_text())
+    ensure_tables(con, sql_dir)
     views = view_sql(sql_dir)
     order = view_order(views)
     for name in order:
         con.execute(views[name])
     return order
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, sql_dir: Path = DEFAULT_SQL_DIR) -> None:
+    """Create every missing table of sql/tables (idempotent)."""
+    for file in sql_files(sql_dir, "tables"):
+        con.execute(file.read_text())
 
 
 def view_sql(sql_dir: Path) -> dict[str, str]:

@@ -11,6 +11,7 @@ update is lost.
 
 import contextlib
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -73,9 +74,10 @@ class Warehouse:
             staging = self.path.with_name(f"{self.path.name}{STAGING_INFIX}{uuid.uuid4().hex}")
             try:
                 yield from self._write_staging(staging)
-                _fsync(staging)
+                fsync_path(staging)
+                self._refuse_read_write_holder()
                 os.replace(staging, self.path)
-                _fsync(self.path.parent)
+                fsync_path(self.path.parent)
             finally:
                 for leftover in (staging, _wal(staging)):
                     leftover.unlink(missing_ok=True)
@@ -87,7 +89,7 @@ class Warehouse:
         """A read-only connection to the published file; never blocks, never blocks a writer."""
         if not self.exists():
             raise WarehouseError(f"no warehouse at {self.path} yet; load some data first")
-        con = _connect(self.path, read_only=True)
+        con = connect_file(self.path, read_only=True)
         try:
             yield con
         finally:
@@ -95,6 +97,7 @@ class Warehouse:
 
     def _write_staging(self, staging: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         if self.exists():
+            self._refuse_read_write_holder()
             if _wal(self.path).exists():
                 # Copying only the main file would silently drop what that WAL holds.
                 raise WarehouseError(
@@ -102,7 +105,7 @@ class Warehouse:
                     f"close {self.path} once with duckdb to fold it in, then run again"
                 )
             shutil.copyfile(self.path, staging)
-        con = _connect(staging, read_only=False)
+        con = connect_file(staging, read_only=False)
         try:
             con.execute("BEGIN TRANSACTION")
             ensure_schema(con, self.sql_dir)
@@ -131,6 +134,33 @@ class Warehouse:
             raise WarehouseError(
                 f"cannot write in {parent}; choose a warehouse path in a writable folder"
             )
+        try:
+            # Creating it here, once, keeps a filesystem that refuses files (/proc, say) from
+            # looking like a lock held by another run for the whole lock timeout.
+            self.lock_path.touch(exist_ok=True)
+        except OSError as error:
+            raise WarehouseError(
+                f"cannot create the lock file {self.lock_path} ({error.strerror}); "
+                "choose a warehouse path in a writable folder"
+            ) from None
+
+    def _refuse_read_write_holder(self) -> None:
+        """Stop when another process holds the published file read-write: swapping a new file
+        in under it would silently drop whatever it writes afterwards. DuckDB's own lock tells:
+        a read-only open fails only while someone holds the file read-write."""
+        if not self.exists():
+            return
+        try:
+            connect_file(self.path, read_only=True).close()
+        except WarehouseError as error:
+            if "lock" not in str(error).lower():
+                raise
+            holder = re.search(r"\(PID (\d+)\)", str(error))
+            who = f"process {holder[1]}" if holder else "another process"
+            raise WarehouseBusyError(
+                f"{self.path} is open read-write in {who}; close it there (analysts: open it "
+                "read-only) and run again; the published warehouse was left as it was"
+            ) from None
 
     def _remove_abandoned_staging_files(self) -> None:
         # Only a writer holding the lock calls this, so every staging file left is from a dead run.
@@ -138,7 +168,8 @@ class Warehouse:
             leftover.unlink(missing_ok=True)
 
 
-def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+def connect_file(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB file `path`, attached as the default catalog."""
     con = duckdb.connect(":memory:")
     try:
         # Timestamps come back in UTC whatever the machine's zone, so outputs are reproducible.
@@ -166,7 +197,7 @@ def _wal(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -95,7 +95,7 @@ def test_app_ids_and_month_granularity_are_passed_through(sim):
 
     async def scenario():
         async with PartnerApiClient(config_for(sim, window_days=366)) as api:
-            one_app = await api.fetch_balance_window(cid, start, end, app_ids=app_ids)
+            one_app = await api.fetch_balance_window(cid, start, end, app_id=app_ids[0])
             monthly = await api.fetch_balance_window(cid, start, end, granularity="month")
             return one_app, monthly
 

@@ -147,16 +147,25 @@ def test_both_families_on_one_row_are_stored_with_their_family():
     assert families == [("business_initiated", "direction"), ("marketing", "pricing")]
 
 
-def test_empty_or_missing_usage_gives_empty_frames_with_the_schemas():
-    responses = [
-        raw('{"balance": 1.5, "currency": "eur", "usage": []}'),
-        raw('{"balance": 0, "currency": "usd"}', client_id="c2"),
-    ]
-    frames = usage_frames(responses)
+def test_an_empty_usage_list_gives_empty_frames_with_the_schemas():
+    frames = usage_frames([raw('{"balance": 1.5, "currency": "eur", "usage": []}')])
     assert frames.daily.is_empty() and frames.daily.schema == USAGE_DAILY_FRAME
     assert frames.by_category.is_empty()
     assert frames.by_category.schema == USAGE_BY_CATEGORY_FRAME
     assert usage_frames([]).daily.schema == USAGE_DAILY_FRAME
+
+
+@pytest.mark.parametrize("body", ['{"balance": 0, "currency": "usd"}', '{"usage": null}'])
+def test_an_answer_without_a_usage_list_is_malformed_not_no_usage(body):
+    with pytest.raises(UsageFormatError) as caught:
+        usage_frames([raw(body, client_id="c2")])
+    assert str(caught.value) == "client c2, period -: field 'usage' is missing (expected a list)"
+
+
+def test_bytes_that_are_not_utf8_are_refused_not_replaced():
+    body = b'{"balance": 0, "currency": "eur", "note": "caf\xe9", "usage": []}'
+    with pytest.raises(UsageFormatError, match="is not valid UTF-8"):
+        usage_frames([raw(body)])
 
 
 def test_currency_is_upper_cased_per_response():

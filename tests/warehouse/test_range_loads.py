@@ -44,7 +44,7 @@ def test_load_replaces_exactly_the_range_of_the_fetched_clients(wh):
         "usage_by_category": 0,
         "usage_coverage": 3,
         "balance_snapshots": 0,
-        "raw_balance_responses": 0,
+        "raw_balance_fetches": 0,
     }
     with wh.read() as con:
         left = con.execute(
@@ -142,15 +142,18 @@ def test_frames_that_do_not_fit_the_table_are_refused(wh, change, message):
     assert wh.path.read_bytes() == before
 
 
-def test_snapshots_and_raw_responses_are_appended_once(wh):
+def test_snapshots_and_raw_fetches_are_appended_once(wh):
     snapshot = {"client_id": "a", "observed_at": T0, "balance": Decimal("12.5"), "currency": "EUR"}
     raw = {
         "client_id": "a",
+        "granularity": "day",
+        "app_id": "",
         "window_start": D[0],
         "window_end": D[1],
-        "granularity": "day",
         "fetched_at": T0,
-        "response_text": '{"usage": []}',
+        "body_sha256": "ab" * 32,
+        "body_bytes": 13,
+        "body_file": "2024-03-01/x.parquet",
     }
     kwargs = usage_load(["a"], D[0], D[1], [], snapshots=[snapshot], raw=[raw])
     first = load_usage(wh, **kwargs)
@@ -168,16 +171,15 @@ def test_snapshots_and_raw_responses_are_appended_once(wh):
         ),
     )
 
-    assert first.inserted["balance_snapshots"] == 1 and first.inserted["raw_balance_responses"] == 1
-    assert again.inserted["balance_snapshots"] == 0 and again.inserted["raw_balance_responses"] == 0
+    assert first.inserted["balance_snapshots"] == 1 and first.inserted["raw_balance_fetches"] == 1
+    assert again.inserted["balance_snapshots"] == 0 and again.inserted["raw_balance_fetches"] == 0
     with wh.read() as con:
         assert con.execute(
             "SELECT balance FROM balance_snapshots ORDER BY observed_at"
         ).fetchall() == [(Decimal("12.5"),), (Decimal("11"),)]
-        assert con.execute("SELECT response_text FROM raw_balance_responses").fetchall() == [
-            ('{"usage": []}',),
-            ('{"usage": []}',),
-        ]
+        assert con.execute(
+            "SELECT fetched_at - ?::TIMESTAMPTZ FROM raw_balance_fetches ORDER BY ALL", [T0]
+        ).fetchall() == [(timedelta(0),), (timedelta(hours=1),)]
 
 
 def test_coverage_frame_has_every_client_day_in_the_interface_schema():
@@ -196,6 +198,6 @@ def test_load_result_as_metadata_is_flat(wh):
 
 
 def test_empty_frames_of_the_interface_schema_load(wh):
-    empty = {"daily": frame(DAILY, []), "snapshots": frame(SNAPSHOTS, []), "raw": frame(RAW, [])}
+    empty = {"daily": frame(DAILY, []), "snapshots": frame(SNAPSHOTS, []), "raw_fetches": frame(RAW, [])}
     kwargs = usage_load([], D[0], D[0], []) | empty
     assert load_usage(wh, **kwargs).inserted["usage_daily"] == 0

@@ -25,7 +25,7 @@ def table_schema(table: str) -> pl.Schema:
 DAILY = table_schema("usage_daily")
 BY_CATEGORY = table_schema("usage_by_category")
 SNAPSHOTS = table_schema("balance_snapshots")
-RAW = table_schema("raw_balance_responses")
+RAW = table_schema("raw_balance_fetches")
 CLIENTS = table_schema("clients")
 CHANNELS = table_schema("channels")
 
@@ -97,7 +97,7 @@ def usage_load(
         "by_category": frame(BY_CATEGORY, categories),
         "coverage": coverage,
         "snapshots": frame(SNAPSHOTS, snapshots),
-        "raw": frame(RAW, raw),
+        "raw_fetches": frame(RAW, raw),
     }
 
 
