@@ -30,7 +30,8 @@ def reporting_views(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     required_resource_keys={"runtime"},
     kinds={"parquet"},
     description="Parquet files for BI tools under PIPELINE_EXPORT_DIR/<table>/, the facts "
-    "hive-partitioned by usage_date; a run over a day range rewrites only those days.",
+    "hive-partitioned by usage_date; a run over a day range rewrites only those days, and the "
+    "new export replaces the old one at once (a symlink switch).",
 )
 def parquet_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     runtime: PipelineRuntime = context.resources.runtime
@@ -41,7 +42,9 @@ def parquet_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         runtime.progress(f"exports: {result.files_written} parquet files written")
     return dg.MaterializeResult(
         metadata={
-            "export_dir": dg.MetadataValue.path(str(runtime.settings.export_dir.resolve())),
+            # Not resolved: the export dir is a symlink, and the version it points to goes later.
+            "export_dir": dg.MetadataValue.path(str(result.export_dir)),
+            "version": result.version.name,
             "files_written": result.files_written,
             "first_day": start.isoformat() if start else "all",
             "last_day": end.isoformat() if end else "all",
