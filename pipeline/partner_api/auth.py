@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
@@ -24,14 +25,22 @@ from .errors import (
 )
 
 TOKEN_ENDPOINT = "/token"
+# Printable ASCII without spaces: what a bearer token can be in an Authorization header.
+_HEADER_SAFE = re.compile(r"[!-~]+")
 
 
-class _AsyncOnly(httpx.Auth):
+class PartnerAuth(httpx.Auth):
+    """An httpx auth flow for httpx.AsyncClient that can say which secrets it obtained."""
+
+    def issued_secrets(self) -> tuple[str, ...]:
+        """Secrets obtained at run time (bearer tokens), to redact beside the configured ones."""
+        return ()
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         raise TypeError(f"{type(self).__name__} works only with httpx.AsyncClient")
 
 
-class ApiKeyAuth(_AsyncOnly):
+class ApiKeyAuth(PartnerAuth):
     def __init__(self, api_key: str) -> None:
         self._api_key = api_key
 
@@ -54,7 +63,7 @@ class _Token:
         return "_Token('***')"
 
 
-class LoginAuth(_AsyncOnly):
+class LoginAuth(PartnerAuth):
     requires_response_body = True  # the flow reads the login response
 
     def __init__(
@@ -70,10 +79,17 @@ class LoginAuth(_AsyncOnly):
         self._on_login = on_login
         self._clock = clock
         self._token: _Token | None = None
+        self._issued: list[str] = []  # every token of this session: an old one may be quoted too
         self._login_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"LoginAuth(username={self._config.username!r}, password='***')"
+
+    def issued_secrets(self) -> tuple[str, ...]:
+        return tuple(self._issued)
+
+    def _secrets(self) -> tuple[str, ...]:
+        return self._config.secret_values() + self.issued_secrets()
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -119,7 +135,7 @@ class LoginAuth(_AsyncOnly):
                 "the Partner API refused the login",
                 endpoint=f"POST {TOKEN_ENDPOINT}",
                 status=response.status_code,
-                developer_message=developer_message(response, self._config.secret_values()),
+                developer_message=developer_message(response, self._secrets()),
                 hint=self._config.credentials_hint,
             )
         if not response.is_success:
@@ -128,7 +144,7 @@ class LoginAuth(_AsyncOnly):
                 endpoint=f"POST {TOKEN_ENDPOINT}",
                 client_id=None,
                 credentials_hint=self._config.credentials_hint,
-                secrets=self._config.secret_values(),
+                secrets=self._secrets(),
             )
         try:
             body = json.loads(response.text)
@@ -139,6 +155,15 @@ class LoginAuth(_AsyncOnly):
         if not isinstance(value, str) or not value:
             raise ResponseFormatError(
                 "the login answer has no access_token",
+                endpoint=f"POST {TOKEN_ENDPOINT}",
+                status=response.status_code,
+                hint="check D360_BASE_URL points at the Partner API",
+            )
+        self._issued.append(value)
+        if not _HEADER_SAFE.fullmatch(value):
+            # httpx would refuse the header quoting it whole in its error; say so without it.
+            raise ResponseFormatError(
+                "the login answer's access_token has characters an HTTP header cannot carry",
                 endpoint=f"POST {TOKEN_ENDPOINT}",
                 status=response.status_code,
                 hint="check D360_BASE_URL points at the Partner API",
@@ -154,7 +179,7 @@ class LoginAuth(_AsyncOnly):
         return self._clock() + expires_in - margin
 
 
-def auth_for(config: ApiConfig, *, on_login: Callable[[], None]) -> httpx.Auth:
+def auth_for(config: ApiConfig, *, on_login: Callable[[], None]) -> PartnerAuth:
     """The API key wins when both an API key and a username/password are configured."""
     if config.api_key is not None:
         return ApiKeyAuth(config.api_key.reveal())

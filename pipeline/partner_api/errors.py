@@ -8,6 +8,7 @@ what the user can do about it. Credentials never appear: callers pass the secret
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -15,6 +16,12 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 _MAX_DEVELOPER_MESSAGE = 300
+# Bearer tokens are not configured secrets: every login brings a new one, and an API (or an HTTP
+# library complaining about a header) may quote the token it refused. Whatever has their shape
+# goes, so no message can carry one even when its value is not known here.
+# (At least 8 characters after "bearer", so that prose such as "a bearer token" stays readable.)
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",;)\]}]{8,}")
+_JWT = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
 
 
 class PartnerApiError(Exception):
@@ -36,7 +43,9 @@ class PartnerApiError(Exception):
         self.status = status
         self.developer_message = developer_message
         self.hint = hint
-        super().__init__(self._one_line())
+        # Scrubbed here too, not only by the callers: a summary may quote an httpx error, which
+        # may quote a header.
+        super().__init__(redact(self._one_line(), ()))
 
     def _one_line(self) -> str:
         where = [
@@ -93,12 +102,16 @@ class ResponseFormatError(PartnerApiError):
     """A 2xx answer whose body is not what the API documents (not JSON, wrong shape)."""
 
 
+class UntrustedListingError(PartnerApiError):
+    """A listing whose pages repeat or end short of its own `total`, even when listed again."""
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret value replaced by `***`."""
+    """`text` with every secret value, and whatever looks like a bearer token, made `***`."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
-    return text
+    return _JWT.sub("***", _BEARER.sub(r"\1***", text))
 
 
 def developer_message(response: httpx.Response, secrets: Iterable[str]) -> str | None:
@@ -185,14 +198,21 @@ def error_from_response(
 
 
 def error_from_transport(
-    exc: httpx.TransportError, *, endpoint: str, client_id: str | None
+    exc: httpx.TransportError,
+    *,
+    endpoint: str,
+    client_id: str | None,
+    base_url: str,
+    retry_seconds: float,
 ) -> ApiUnreachableError:
-    """The exception that describes a request that got no HTTP answer."""
+    """The exception that describes a request that got no HTTP answer (the base URL holds no
+    credentials: the configuration refuses a user or password in it)."""
     kind = type(exc).__name__
     detail = " ".join(str(exc).split()) or kind
     return ApiUnreachableError(
-        f"no answer from the Partner API ({kind}: {detail})",
+        f"no answer from the Partner API at {base_url} ({kind}: {detail})",
         endpoint=endpoint,
         client_id=client_id,
-        hint="check D360_BASE_URL and the network, or retry later",
+        hint=f"is D360_BASE_URL right? is the network up? (each request is retried for up to "
+        f"{retry_seconds:g} s, D360_RETRY_SECONDS)",
     )

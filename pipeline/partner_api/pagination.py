@@ -6,6 +6,10 @@ are loosely documented and the server may cap `limit` silently, so the paginator
 actually came back: the offset advances by the items received, a short page ends the listing
 only when `total` (if given) agrees, an empty page always ends it, and items are de-duplicated by
 `id` in case the pages shifted between two requests.
+
+What it does not do is guess. A page bringing nothing new (the server repeated a page, or
+ignores `offset`), or a listing that ends with fewer items than its own `total`, ends the
+listing with a `problem`: it may be missing clients, and loading it would drop them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ class OffsetPaginator:
         self.page_size = page_size
         self.offset = 0
         self.has_more = True
+        self.problem: str | None = None
+        """Why the listing cannot be trusted, once it has ended; None when it can."""
+        self._total: int | None = None
         self._seen: set[object] = set()
         self.items: list[dict[str, Any]] = []
 
@@ -28,14 +35,25 @@ class OffsetPaginator:
 
     def update_state(self, items: list[dict[str, Any]], envelope: Mapping[str, Any]) -> None:
         new = [item for item in items if self._is_new(item)]
+        if items and not new:
+            # Without this stop a server ignoring `offset` would be asked forever.
+            self._end(f"the page at offset {self.offset} repeated items already listed")
+            return
         self.items.extend(new)
         self.offset += len(items)
         total = envelope.get("total")
-        total_reached = not isinstance(total, int) or self.offset >= total
+        if isinstance(total, int) and not isinstance(total, bool):
+            self._total = total  # the latest: the list may change while it is paged
+        total_reached = self._total is None or self.offset >= self._total
         short_page = len(items) < self._honoured_limit(envelope)
-        # A page bringing nothing new also ends the listing: a server ignoring `offset` would
-        # otherwise be asked forever.
-        self.has_more = bool(new) and not (short_page and total_reached)
+        if not items or (short_page and total_reached):
+            self._end(None)
+
+    def _end(self, problem: str | None) -> None:
+        self.has_more = False
+        if problem is None and self._total is not None and len(self.items) < self._total:
+            problem = f"it ended with {len(self.items)} items, short of its own total {self._total}"
+        self.problem = problem
 
     def _is_new(self, item: Mapping[str, Any]) -> bool:
         key = item.get("id")

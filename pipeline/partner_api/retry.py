@@ -41,6 +41,9 @@ class RetryPolicy:
     """Seconds one request keeps retrying 5xx answers and requests without an answer, counted from
     its start or from its last 429 (an answer that proves the API is there)."""
     retry_statuses: frozenset[int] = field(default_factory=lambda: frozenset(range(500, 600)))
+    listing_attempts: int = 3
+    """Times a whole listing is paged from the start when its pages repeat or end short of its
+    own `total` (say the list changed while it was paged) before it is refused."""
 
     def __post_init__(self) -> None:
         if (
@@ -48,8 +51,13 @@ class RetryPolicy:
             or self.base_delay < 0
             or self.max_delay < self.base_delay
             or self.failing_give_up_after <= 0
+            or self.listing_attempts < 1
         ):
             raise ValueError(f"inconsistent {self!r}")
+
+    def relist_delay(self, attempt: int) -> float:
+        """Seconds to wait before listing again after failed listing `attempt` (1, 2, ...)."""
+        return min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
 
     def is_retryable(self, exc: BaseException) -> bool:
         if isinstance(exc, ServerError):

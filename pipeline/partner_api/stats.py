@@ -21,6 +21,8 @@ class RequestStats:
     """`POST /token` calls (username/password auth only)."""
     errors: int = 0
     """Operations that ended in an error raised to the caller."""
+    relistings: int = 0
+    """Listings paged again from the start because their pages repeated or fell short."""
 
     def as_dict(self) -> dict[str, int | float]:
         return asdict(self)
@@ -31,7 +33,16 @@ class StatsRecorder:
 
     def __init__(self) -> None:
         self._counts: dict[str, int] = dict.fromkeys(
-            ("requests", "retries", "rate_limited", "bytes_received", "logins", "errors"), 0
+            (
+                "requests",
+                "retries",
+                "rate_limited",
+                "bytes_received",
+                "logins",
+                "errors",
+                "relistings",
+            ),
+            0,
         )
 
     def add(self, name: str, amount: int = 1) -> None:

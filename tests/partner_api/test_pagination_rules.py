@@ -55,8 +55,36 @@ def test_shifted_pages_are_de_duplicated_by_id():
     assert not paginator.has_more
 
 
-def test_a_server_ignoring_offset_does_not_loop_forever():
+def test_a_server_ignoring_offset_does_not_loop_forever_and_is_not_trusted():
     paginator = OffsetPaginator(page_size=2)
     paginator.update_state(items("a", "b"), {"total": 10})
     paginator.update_state(items("a", "b"), {"total": 10})
     assert not paginator.has_more
+    assert paginator.problem == "the page at offset 2 repeated items already listed"
+
+
+def test_a_listing_ending_short_of_its_own_total_is_not_trusted():
+    paginator = OffsetPaginator(page_size=2)
+    paginator.update_state(items("a", "b"), {"total": 5})
+    paginator.update_state([], {"total": 5})
+    assert not paginator.has_more
+    assert paginator.problem == "it ended with 2 items, short of its own total 5"
+
+
+def test_the_latest_total_is_the_one_a_listing_must_reach():
+    shrunk = OffsetPaginator(page_size=2)  # one client removed while the list was paged
+    shrunk.update_state(items("a", "b"), {"total": 4})
+    shrunk.update_state(items("c"), {"total": 3})
+    assert (shrunk.has_more, shrunk.problem) == (False, None)
+    grown = OffsetPaginator(page_size=2)  # one added at the front: "b" comes again, "z" missed
+    grown.update_state(items("a", "b"), {"total": 3})
+    grown.update_state(items("b", "c"), {"total": 4})
+    grown.update_state([], {"total": 4})
+    assert grown.problem == "it ended with 3 items, short of its own total 4"
+
+
+def test_a_complete_listing_has_no_problem():
+    paginator = OffsetPaginator(page_size=2)
+    paginator.update_state(items("a", "b"), {"total": 3})
+    paginator.update_state(items("c"), {"total": 3})
+    assert (paginator.has_more, paginator.problem) == (False, None)

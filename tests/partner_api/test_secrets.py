@@ -7,17 +7,20 @@ import re
 from datetime import date
 
 import pytest
+from scripted_api import Asked, api_error, scripted_api
 
 from pipeline.partner_api import (
+    ApiConfig,
     AuthenticationError,
     PartnerApiClient,
     PartnerApiError,
+    ResponseFormatError,
     RetryPolicy,
     Secret,
 )
 from pipeline.simulator import Faults
 
-from .conftest import config_for, run, simulator
+from .conftest import FAST_RETRY, config_for, run, simulator
 
 JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
 LOGGERS = ("httpx", "httpcore", "pipeline.partner_api", "")
@@ -84,3 +87,72 @@ def test_a_login_error_does_not_carry_the_password_in_its_cause_chain(sim):
         chain.append(repr(cause) + str(cause) + repr(vars(cause)))
         cause = cause.__cause__ or cause.__context__
     assert "bad-password-1234" not in "".join(chain)
+
+
+def quoting_api(token: str):
+    """Logs in with `token`, then refuses it on every request, quoting it back twice."""
+
+    def script(asked: Asked):
+        if asked.path == "/token":
+            return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600}
+        presented = asked.headers.get("Authorization", "")
+        return api_error(401, f"Invalid token: {presented} ({token} was revoked)")
+
+    return scripted_api(script)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwYXJ0bmVyIn0.c2lnbmF0dXJlLXF1b3RlZA",
+        "opaque-4711-not-shaped-like-a-jwt",
+    ],
+)
+def test_a_refused_token_quoted_back_by_the_api_is_redacted(debug_logs, token):
+    with quoting_api(token) as api:
+        config = ApiConfig(
+            partner_id="pa",
+            username="user",
+            password=Secret("pw-1234-secret"),
+            base_url=api.base_url,
+            retry=FAST_RETRY,
+        )
+
+        async def scenario() -> AuthenticationError:
+            async with PartnerApiClient(config) as client:
+                with pytest.raises(AuthenticationError) as caught:
+                    await client.list_clients()
+                return caught.value
+
+        error = run(scenario())
+        # Refused right after its own login: the 401 is final.
+        assert [a.path for a in api.asked] == ["/token", "/partners/pa/clients"]
+    texts = [str(error), repr(vars(error))] + [r.getMessage() for r in debug_logs.records]
+    assert "API says 'Invalid token: Bearer *** (*** was revoked)'" in str(error)
+    assert not [t for t in texts if token in t or "pw-1234-secret" in t]
+
+
+def test_a_token_no_header_can_carry_is_refused_without_showing_it(debug_logs):
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig\nX-Injected: yes"
+    with quoting_api(token) as api:
+        config = ApiConfig(
+            partner_id="pa",
+            username="user",
+            password=Secret("pw-1234-secret"),
+            base_url=api.base_url,
+            retry=FAST_RETRY,
+        )
+
+        async def scenario() -> ResponseFormatError:
+            async with PartnerApiClient(config) as client:
+                with pytest.raises(ResponseFormatError) as caught:
+                    await client.list_clients()
+                return caught.value
+
+        error = run(scenario())
+        assert [a.path for a in api.asked] == ["/token"]  # the token was never sent
+    assert str(error).startswith(
+        "the login answer's access_token has characters an HTTP header cannot carry"
+    )
+    logged = [r.getMessage() for r in debug_logs.records]
+    assert not [t for t in [str(error), *logged] if "sig" in t or "Injected" in t]

@@ -52,6 +52,7 @@ def test_a_backfill_returns_exactly_the_served_usage_in_one_request_per_client_p
             "bytes_received": sum(len(w.raw_text.encode()) for w in fetch.windows),
             "logins": 0,
             "errors": 0,
+            "relistings": 0,
         }
 
 
