@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     query = commands.add_parser(
         "query",
         help="run one SQL statement on the warehouse, read-only, and print the result",
-        description="Opens the warehouse read-only, so it never blocks the pipeline.",
+        description="Opens the warehouse read-only, so it never blocks the pipeline; the "
+        "connection cannot write files, attach databases, load extensions or change settings.",
     )
     query.add_argument("sql", help='e.g. "select * from usage_monthly_by_client limit 10"')
     query.add_argument("--warehouse", type=Path, help="DuckDB file (default: PIPELINE_WAREHOUSE)")
@@ -92,20 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _query(sql: str, warehouse: Path | None, rows: int, env: dict[str, str]) -> int:
-    import duckdb
-    import polars as pl
-
-    from pipeline.errors import one_line
+    from pipeline.query import run_query
     from pipeline.settings import pipeline_settings
-    from pipeline.warehouse import Warehouse
 
-    path = warehouse or pipeline_settings(env).warehouse
-    with Warehouse(path).read() as connection:
-        try:
-            frame = connection.sql(sql).pl()
-        except duckdb.Error as exc:
-            print(f"error: {one_line(exc)}", file=sys.stderr)
-            return 2
-    with pl.Config(tbl_rows=rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
-        print(frame)
-    return 0
+    return run_query(sql, (warehouse or pipeline_settings(env).warehouse).absolute(), rows)
