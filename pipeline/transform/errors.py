@@ -39,3 +39,15 @@ class DirectoryFormatError(TransformError):
         self.field = field
         self.problem = problem
         super().__init__(f"{kind} {item_id}: field {field!r} {problem}")
+
+
+class PartnerBalanceFormatError(TransformError):
+    """A `GET /partners/{id}/balance` answer is malformed: the body itself (`record` None), or a
+    field of one of its records (counted from 1)."""
+
+    def __init__(self, problem: str, record: int | None = None, field: str | None = None) -> None:
+        self.record = record
+        self.field = field
+        self.problem = problem
+        where = "" if record is None else f", record {record}: field {field!r}"
+        super().__init__(f"the partner balance answer{where} {problem}")

@@ -2,10 +2,13 @@
 
 A full listing replaces the current-state table; the history table gets a row for every entity
 whose tracked columns (all but observed_at) differ from its latest history row, or that is new.
-An entity missing from the listing leaves current state; its history stays as it was.
+An entity missing from the listing leaves current state, and its history gets a row with
+`removed` true (its last known attributes, observed when the listing no longer had it), so a
+shrinking directory is visible rather than silent. Should it come back, its next row says so.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 import polars as pl
@@ -19,33 +22,56 @@ ENTITY_KEYS = {"clients": "client_id", "channels": "channel_id"}
 @dataclass(frozen=True)
 class StateChange:
     removed: int
+    """Rows of the previous current state (a full listing replaces them all)."""
     inserted: int
     history_appended: int
+    """History rows: changes, first sightings and removals."""
+    gone: int
+    """Entities of the previous state missing from this listing, recorded as removed."""
+
+
+def current_ids(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The ids in a current-state table (the latest listing), sorted."""
+    key = ENTITY_KEYS[table]
+    return [entity for (entity,) in con.execute(f"SELECT {key} FROM {table} ORDER BY 1").fetchall()]
 
 
 def replace_current_state(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, observed_at: datetime
 ) -> StateChange:
-    """Replace `table` by `frame` (already checked) and append changes to `<table>_history`."""
+    """Replace `table` by `frame` (already checked, stamped `observed_at`) and append changes and
+    removals to `<table>_history`."""
     key = ENTITY_KEYS[table]
     history = f"{table}_history"
     con.register("incoming_state", frame)
     try:
+        # Before the delete: the entities the previous listing had and this one has not. A second
+        # listing at the same instant as the latest history row replaces that row.
+        gone = affected_rows(
+            con.execute(
+                f"""
+                INSERT OR REPLACE INTO {history} BY NAME
+                SELECT * REPLACE (?::TIMESTAMPTZ AS observed_at), true AS removed FROM {table}
+                WHERE {key} NOT IN (SELECT {key} FROM incoming_state)
+                """,
+                [observed_at],
+            )
+        )
         removed = affected_rows(con.execute(f"DELETE FROM {table}"))
         inserted = affected_rows(
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_state")
         )
-        # Both tables share their column order (sql/tables), so EXCEPT compares like with like;
-        # EXCEPT treats NULLs as equal, which is what "unchanged" means here. A second listing
-        # stamped with the same observed_at as the latest history row replaces that row.
-        appended = affected_rows(
+        # The history has the table's columns in the same order, then `removed` (sql/tables), so
+        # EXCEPT compares like with like; EXCEPT treats NULLs as equal, which is what "unchanged"
+        # means here, and an entity whose latest row says removed has changed by coming back.
+        changed = affected_rows(
             con.execute(
                 f"""
                 INSERT OR REPLACE INTO {history} BY NAME
-                SELECT * FROM {table}
+                SELECT *, false AS removed FROM {table}
                 WHERE {key} IN (
                     SELECT {key} FROM (
-                        SELECT * EXCLUDE (observed_at) FROM {table}
+                        SELECT * EXCLUDE (observed_at), false AS removed FROM {table}
                         EXCEPT
                         SELECT * EXCLUDE (observed_at) FROM {history}
                         QUALIFY row_number() OVER (
@@ -57,4 +83,6 @@ def replace_current_state(
         )
     finally:
         con.unregister("incoming_state")
-    return StateChange(removed=removed, inserted=inserted, history_appended=appended)
+    return StateChange(
+        removed=removed, inserted=inserted, history_appended=gone + changed, gone=gone
+    )
