@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import routes_balance, routes_channels, routes_lists, routes_partner
+from .balance_fast_path import BalanceFastPath
 from .errors import ApiError, error_response
 from .requestlog import RequestLogMiddleware
 from .runtime import Runtime
@@ -33,7 +34,8 @@ def create_app(runtime: Runtime) -> ASGIApp:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    return RequestLogMiddleware(_Latency(app, runtime.options.latency_seconds), runtime.log)
+    served = BalanceFastPath(app, PREFIX)
+    return RequestLogMiddleware(_Latency(served, runtime.options.latency_seconds), runtime.log)
 
 
 async def _api_error(_request: Request, exc: Exception) -> Response:

@@ -7,6 +7,8 @@ from datetime import date
 from typing import Literal
 
 RetryAfterPolicy = Literal["always", "never", "sometimes"]
+# "auto": one object when the partner tops up in one currency, a list of them with several.
+PartnerBalanceShape = Literal["auto", "object", "list"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,9 @@ class Faults:
     schema_drift: bool = False  # unknown usage category on some rows, optional fields missing
     # Balance requests for these clients answer 404, as for a client deleted after the listing.
     vanished_clients: frozenset[str] = frozenset()
+    # Channels (by app_id) the channel listings leave out although their usage still counts in
+    # their client's totals: what a partner sees for a number it does not manage.
+    hidden_channels: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         periods = (
@@ -52,6 +57,9 @@ class SimulatorOptions:
     history_days: int = 1200  # usage from today - history_days up to yesterday (UTC)
     today: date | None = None  # None: the real current UTC date; pin it for reproducible tests
     partner_id: str = "simPA"
+    # Top-up currencies of the partner's prepaid balance (ISO codes), in top-up order.
+    partner_currencies: tuple[str, ...] = ("EUR",)
+    partner_balance_shape: PartnerBalanceShape = "auto"
     api_key: str = field(default="sim-api-key", repr=False)
     username: str = "partner@example.com"
     password: str = field(default="sim-password", repr=False)
@@ -81,3 +89,15 @@ class SimulatorOptions:
             raise ValueError("balance_rate must be (count >= 1, seconds > 0) or None")
         if self.retry_after not in ("always", "never", "sometimes"):
             raise ValueError("retry_after must be always, never or sometimes")
+        self._check_partner_balance()
+
+    def _check_partner_balance(self) -> None:
+        currencies = self.partner_currencies
+        if not currencies or len(set(currencies)) != len(currencies):
+            raise ValueError("partner_currencies must be one or more distinct currencies")
+        if not all(len(c) == 3 and c.isalpha() and c.isupper() for c in currencies):
+            raise ValueError("partner_currencies must be ISO codes in upper case, e.g. EUR")
+        if self.partner_balance_shape not in ("auto", "object", "list"):
+            raise ValueError("partner_balance_shape must be auto, object or list")
+        if self.partner_balance_shape == "object" and len(currencies) > 1:
+            raise ValueError("partner_balance_shape object holds one currency only")

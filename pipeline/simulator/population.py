@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from .hashing import rng_for
 from .options import SimulatorOptions
 from .world import Channel, Client, Partner, UsageProfile, World
 
@@ -59,8 +60,7 @@ def build_world(opts: SimulatorOptions, clock: Callable[[], datetime]) -> World:
         partner_redirect_url=None,
         allow_client_to_add_phone_no=True,
         default_data_localization_region=None,
-        balance_total=Decimal(rng.randint(10_000, 500_000)) / 100,
-        currency="EUR",
+        balances=_partner_balances(rng, opts),
     )
     clients: dict[str, Client] = {}
     channels: dict[str, Channel] = {}
@@ -71,6 +71,17 @@ def build_world(opts: SimulatorOptions, clock: Callable[[], datetime]) -> World:
             channel = _make_channel(rng, client, ch_index, today)
             channels[channel.id] = channel
     return World(partner, clients, channels, history_start, today, clock)
+
+
+def _partner_balances(rng: random.Random, opts: SimulatorOptions) -> dict[str, Decimal]:
+    """The first currency's total is drawn from the world's stream as it always was; the others
+    from their own streams, so adding a currency changes no client or channel."""
+    currencies = opts.partner_currencies
+    balances = {currencies[0]: Decimal(rng.randint(10_000, 500_000)) / 100}
+    for currency in currencies[1:]:
+        own = rng_for(opts.seed, "partner-balance", currency)
+        balances[currency] = Decimal(own.randint(10_000, 500_000)) / 100
+    return balances
 
 
 def _ident(rng: random.Random, suffix: str) -> str:

@@ -52,7 +52,26 @@ RATES: dict[str, dict[str, Decimal]] = {
 }
 
 
+# Every rate has 4 decimals, so every price and sum of prices is a whole number of these.
+PRICE_DECIMALS = 4
+RATE_UNITS: dict[str, dict[str, int]] = {
+    currency: {category: int(rate.scaleb(PRICE_DECIMALS)) for category, rate in rates.items()}
+    for currency, rates in RATES.items()
+}
+assert all(
+    rate.as_tuple().exponent == -PRICE_DECIMALS
+    for rates in RATES.values()
+    for rate in rates.values()
+), "rates must have exactly PRICE_DECIMALS decimals"
+
+
 def rate(currency: str, category: str) -> Decimal:
     """Per paid unit; an unknown (drifted) category is billed like marketing."""
     rates = RATES[currency]
     return rates.get(category, rates["marketing"])
+
+
+def rate_units(currency: str, category: str) -> int:
+    """rate() in units of 10**-PRICE_DECIMALS."""
+    units = RATE_UNITS[currency]
+    return units.get(category, units["marketing"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from .options import PartnerBalanceShape
 from .world import Channel, Client, Partner
 
 
@@ -29,6 +30,20 @@ def partner_json(partner: Partner) -> dict[str, Any]:
         "billing_system": "internal",
         "publishable_key": None,
     }
+
+
+def partner_balance_json(
+    partner: Partner, shape: PartnerBalanceShape
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """v2's PartnerBalanceOut has exactly total (a number) and currency (lower case); the
+    vendor says a partner has one such record per top-up currency."""
+    records = [
+        {"total": total, "currency": currency.lower()}
+        for currency, total in partner.balances.items()
+    ]
+    if shape == "list" or (shape == "auto" and len(records) > 1):
+        return records
+    return records[0]
 
 
 def client_json(client: Client) -> dict[str, Any]:

@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from .access import Faultable
-from .balance import DEFAULT_END, DEFAULT_START, balance_body, parse_balance_query
+from .access import Faultable, FaultableCall
+from .balance import DEFAULT_END, DEFAULT_START, balance_json, parse_balance_query
 from .errors import not_found
-from .wire import ExactJSONResponse
 
 router = APIRouter()
 
@@ -37,6 +36,18 @@ async def client_balance(
         list[str] | None, Query(description="app ids: comma-separated and/or repeated")
     ] = None,
 ) -> Response:
+    return await answer_balance(call, client_id, start_date, end_date, granularity, app_id)
+
+
+async def answer_balance(
+    call: FaultableCall,
+    client_id: str,
+    start_date: int,
+    end_date: int,
+    granularity: str,
+    app_id: list[str] | None,
+) -> Response:
+    """The route's answer once its parameters are parsed; the fast path calls it too."""
     runtime = call.runtime
     client = runtime.client(client_id)
     if client_id in runtime.faults.faults.vanished_clients:
@@ -54,5 +65,5 @@ async def client_balance(
         (world.history_start, world.today - timedelta(days=1)),
         runtime.options.max_window_days,
     )
-    body = balance_body(client, runtime.usage, query, runtime.faults.faults.schema_drift)
-    return ExactJSONResponse(body)
+    body = balance_json(client, runtime.usage, query, runtime.faults.faults.schema_drift)
+    return Response(body, media_type="application/json")

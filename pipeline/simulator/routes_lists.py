@@ -112,6 +112,7 @@ async def list_channels(
 
     def items() -> list[dict[str, Any]]:
         now = world.clock()  # after any slow fault, like the answer it goes into
+        hidden = runtime.faults.faults.hidden_channels
         return [
             channel_json(
                 channel,
@@ -119,6 +120,7 @@ async def list_channels(
                 hub_status(channel, now, runtime.cancellation_delay),
             )
             for channel in world.channels.values()
+            if channel.app_id not in hidden
         ]
 
     return await _page(call, CHANNELS, items, filters, sort, limit, offset)
@@ -147,7 +149,11 @@ async def update_client(
 async def shared_client_numbers(client_id: str, runtime: PartnerRuntime) -> ExactJSONResponse:
     client = runtime.client(client_id)
     now = runtime.world.clock()
-    channels = sorted(runtime.world.channels_of(client.id), key=lambda ch: ch.id)
+    hidden = runtime.faults.faults.hidden_channels
+    channels = sorted(
+        (ch for ch in runtime.world.channels_of(client.id) if ch.app_id not in hidden),
+        key=lambda ch: ch.id,
+    )
     return ExactJSONResponse(
         [shared_number_json(ch, hub_status(ch, now, runtime.cancellation_delay)) for ch in channels]
     )

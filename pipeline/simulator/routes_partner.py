@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from .access import PartnerRuntime, runtime_of
-from .render import partner_json
+from .render import partner_balance_json, partner_json
 from .wire import ExactJSONResponse, success_meta
 
 router = APIRouter()
@@ -65,10 +65,14 @@ async def update_partner(body: PartnerUpdate, runtime: PartnerRuntime) -> ExactJ
     "/partners/{partner_id}/balance",
     tags=["Balance & Usage"],
     summary="Partner balance (prepaid partners)",
+    description="One {total, currency} record per top-up currency: a single object when the "
+    "partner tops up in one currency, a list of them with several (the simulator's "
+    "partner_balance_shape can force either).",
 )
 async def partner_balance(runtime: PartnerRuntime) -> ExactJSONResponse:
-    partner = runtime.world.partner
-    return ExactJSONResponse({"total": partner.balance_total, "currency": partner.currency.lower()})
+    return ExactJSONResponse(
+        partner_balance_json(runtime.world.partner, runtime.options.partner_balance_shape)
+    )
 
 
 @router.patch(

@@ -8,7 +8,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 import uvicorn
@@ -19,6 +21,7 @@ from .options import Faults, SimulatorOptions
 from .requestlog import RequestRecord
 from .runtime import Runtime
 from .usage import monthly_rows
+from .usage_wire import row_dict
 
 
 class _HideDroppedConnections(logging.Filter):
@@ -29,6 +32,18 @@ class _HideDroppedConnections(logging.Filter):
 
 
 logging.getLogger("uvicorn.error").addFilter(_HideDroppedConnections())
+
+
+@dataclass(frozen=True)
+class ChannelFacts:
+    """What tests may need about a channel: ids, when it could send, whether it is listed."""
+
+    channel_id: str
+    app_id: str
+    client_id: str
+    created_at: datetime
+    cancelled_at: datetime | None  # no usage after this day
+    listed: bool  # False while the hide_channel fault leaves it out of the listings
 
 
 class Simulator:
@@ -99,16 +114,58 @@ class Simulator:
         app_ids: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Exactly the usage rows the API serves for start..end (inclusive), money as Decimal,
-        under the faults currently set (schema drift changes rows)."""
+        under the faults currently set (schema drift changes rows). app_ids: the rows served
+        with that app_id filter (the sum of those channels)."""
         runtime = self._runtime
+        client = runtime.client(client_id)
         rows = runtime.usage.day_rows(
-            runtime.client(client_id),
+            client,
             start,
             end,
             None if app_ids is None else frozenset(app_ids),
             runtime.faults.faults.schema_drift,
         )
-        return monthly_rows(rows) if granularity == "month" else rows
+        if granularity == "month":
+            rows = monthly_rows(rows)
+        return [row_dict(row, client.currency) for row in rows]
+
+    def expected_channel_usage(
+        self,
+        client_id: str,
+        start: date,
+        end: date,
+        granularity: Literal["day", "month"] = "day",
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Per-channel truth: app_id -> exactly the rows served with `app_id=<that app>`, for
+        every channel of the client, listed or hidden. For every period they add up, column by
+        column (a column missing from a row counting as 0), to expected_usage's row."""
+        return {
+            app_id: self.expected_usage(client_id, start, end, granularity, [app_id])
+            for app_id in self.channel_app_ids(client_id)
+        }
+
+    def channels(self, client_id: str) -> list[ChannelFacts]:
+        """The client's channels as the simulator knows them, hidden ones included."""
+        runtime = self._runtime
+        hidden = runtime.faults.faults.hidden_channels
+        return sorted(
+            (
+                ChannelFacts(
+                    channel_id=ch.id,
+                    app_id=ch.app_id,
+                    client_id=ch.client_id,
+                    created_at=ch.created_at,
+                    cancelled_at=ch.cancelled_at,
+                    listed=ch.app_id not in hidden,
+                )
+                for ch in runtime.world.channels_of(client_id)
+            ),
+            key=lambda facts: facts.app_id,
+        )
+
+    def partner_balances(self) -> dict[str, Decimal]:
+        """ISO currency (upper case) -> the partner's prepaid total, in top-up order."""
+        return dict(self._runtime.world.partner.balances)
 
     @property
     def requests(self) -> list[RequestRecord]:

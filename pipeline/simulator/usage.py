@@ -1,44 +1,37 @@
-"""Usage rows, generated on demand per (channel, day) from a hash-seeded RNG: nothing is stored.
+"""Usage rows per channel and day, a client's rows as their sum, and months as sums of days.
 
-A client's day row is the sum of its channels' days; a month row is the sum of its day rows.
+The channel-day is the unit: recent estimates and schema drift are applied to each channel's
+counts, and a client's row is the sum of its channels' rows. So the rows served with
+`app_id=<one channel>` for each of a client's channels add up exactly, in every column, to the
+row served without a filter, estimates included; a month row is the sum of its day rows.
 Each row fills one category family (the direction pair before June 2023, pricing categories
 after) and that family adds up to the row's quantity, paid_quantity and total_price.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
-from typing import Any
 
-from .hashing import rng_for, stable_int
-from .pricing import (
-    DIRECTION,
-    DRIFT_CATEGORY,
-    PER_MESSAGE_FROM,
-    PRICING,
-    PRICING_CATEGORIES_FROM,
-    SERVICE_FREE_FROM,
-    rate,
-)
+from .channel_day import ChannelCounts, ChannelDays
+from .hashing import stable_int
+from .pricing import DRIFT_CATEGORY, PRICING_CATEGORIES_FROM
 from .world import Channel, Client, World
 
-Row = dict[str, Any]
+_PRICING_FROM = PRICING_CATEGORIES_FROM.toordinal()
 
 
-@dataclass
-class CategoryCount:
-    quantity: int = 0
-    free_tier: int = 0
-    free_entry_point: int = 0
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """One period's usage: (category, quantity, free_tier, free_entry_point) per category."""
 
-    def add(self, other: CategoryCount) -> None:
-        self.quantity += other.quantity
-        self.free_tier += other.free_tier
-        self.free_entry_point += other.free_entry_point
+    period_date: str  # e.g. 2023-08-10T00:00:00Z (a month row: its first day)
+    counts: ChannelCounts
+
+    @property
+    def quantity(self) -> int:
+        return sum(count[1] for count in self.counts)
 
 
 class UsageGenerator:
@@ -46,6 +39,7 @@ class UsageGenerator:
         self.world = world
         self.seed = seed
         self.estimate_days = estimate_days
+        self.channel_days = ChannelDays(seed)
 
     def day_rows(
         self,
@@ -54,137 +48,116 @@ class UsageGenerator:
         last: date,
         app_ids: Collection[str] | None = None,
         drift: bool = False,
-    ) -> list[Row]:
-        """Rows for the days first..last (inclusive) that had usage, oldest first."""
-        channels = [
-            ch
-            for ch in self.world.channels_of(client.id)
-            if app_ids is None or ch.app_id in app_ids
+    ) -> list[UsageRow]:
+        """A client's rows for the days first..last (inclusive) that had usage, oldest first:
+        the sum of the channels app_ids names (all of them when None)."""
+        first_day = max(first, self.world.history_start).toordinal()
+        last_day = min(last, self.world.today - timedelta(days=1)).toordinal()
+        windows = [
+            window
+            for channel in self.world.channels_of(client.id)
+            if app_ids is None or channel.app_id in app_ids
+            if (window := self._channel_window(client, channel, first_day, last_day, drift))
         ]
-        first = max(first, self.world.history_start)
-        last = min(last, self.world.today - timedelta(days=1))
-        rows = []
-        for offset in range((last - first).days + 1):
-            day = first + timedelta(days=offset)
-            counts: dict[str, CategoryCount] = {}
-            for channel in channels:
-                for category, count in self._channel_day(client, channel, day).items():
-                    counts.setdefault(category, CategoryCount()).add(count)
-            _as_estimate(counts, (self.world.today - day).days, self.estimate_days)
-            if sum(count.quantity for count in counts.values()) == 0:
-                continue
-            if drift:
-                self._drift(client, day, counts)
-            rows.append(_priced_row(day, counts, client.currency))
-        return rows
-
-    def _channel_day(self, client: Client, channel: Channel, day: date) -> dict[str, CategoryCount]:
-        start, end = channel.usage_days()
-        profile = client.profile
-        if day < start or (end is not None and day >= end) or profile.volume_scale == 0:
-            return {}
-        rng = rng_for(self.seed, "usage", channel.id, day.toordinal())
-        years = (day - start).days / 365.0
-        season = 1 + 0.12 * math.sin(2 * math.pi * (day.timetuple().tm_yday - 100) / 365)
-        if (day.month, day.day) >= (11, 20) and (day.month, day.day) <= (12, 24):
-            season += 0.35  # Black Friday to Christmas
-        weekday = profile.weekend_factor if day.weekday() >= 5 else 1.0
-        volume = (
-            channel.base_volume
-            * profile.volume_scale
-            * weekday
-            * season
-            * (1 + profile.growth_per_year) ** years
-            * max(0.0, rng.gauss(1, 0.2))
-        )
-        if day < PRICING_CATEGORIES_FROM:
-            shares = {
-                "business_initiated": profile.business_initiated_share,
-                "user_initiated": 1 - profile.business_initiated_share,
-            }
+        if len(windows) == 1:  # most clients' requests: one channel's days are the rows
+            first_day, days = windows[0]
+            by_day = enumerate(days, first_day)
         else:
-            shares = dict(profile.pricing_mix)
-            if day >= PER_MESSAGE_FROM and channel.marketing_lite:
-                shares["marketing_lite"] = 0.4 * shares["marketing"]
-            if day >= PER_MESSAGE_FROM and profile.international_authentication:
-                shares["authentication_international"] = 0.25 * shares["authentication"]
-        counts = {}
-        for category, share in shares.items():
-            quantity = round(volume * share * rng.uniform(0.7, 1.3))
-            counts[category] = _free_split(category, quantity, day, rng)
-        return counts
+            by_day = _add_up_days(windows)
+        period_date = self.channel_days.period_date
+        return [
+            UsageRow(period_date(ordinal), counts)
+            for ordinal, counts in by_day
+            if any(count[1] for count in counts)
+        ]
 
-    def _drift(self, client: Client, day: date, counts: dict[str, CategoryCount]) -> None:
+    def _channel_window(
+        self, client: Client, channel: Channel, first: int, last: int, drift: bool
+    ) -> tuple[int, list[ChannelCounts]] | None:
+        """The first day and the counts the API reports today for the channel's days within
+        first..last (ordinals) on which it existed; None when there are none."""
+        start, end = _active_days(channel)
+        first, last = max(first, start), min(last, end - 1)
+        if first > last:
+            return None
+        days = self.channel_days.window(client, channel, first, last)
+        estimated_from = self.world.today.toordinal() - self.estimate_days
+        for ordinal in range(max(first, estimated_from), last + 1):
+            age = self.world.today.toordinal() - ordinal
+            days[ordinal - first] = _as_estimate(days[ordinal - first], age, self.estimate_days)
+        if drift:
+            days = [self._drift(channel, first + i, counts) for i, counts in enumerate(days)]
+        return first, days
+
+    def _drift(self, channel: Channel, ordinal: int, counts: ChannelCounts) -> ChannelCounts:
         """Moves some paid marketing messages into a category clients have never seen."""
-        marketing = counts.get("marketing")
-        if day < PRICING_CATEGORIES_FROM or marketing is None:
-            return
-        paid = marketing.quantity - marketing.free_tier - marketing.free_entry_point
-        if paid < 1 or stable_int(self.seed, "drift", client.id, day.toordinal()) % 3:
-            return
+        if ordinal < _PRICING_FROM:
+            return counts
+        marketing = next((count for count in counts if count[0] == "marketing"), None)
+        if marketing is None:
+            return counts
+        _, quantity, free_tier, free_entry_point = marketing
+        paid = quantity - free_tier - free_entry_point
+        if paid < 1 or stable_int(self.seed, "drift", channel.id, ordinal) % 3:
+            return counts
         moved = max(1, paid // 4)
-        marketing.quantity -= moved
-        counts[DRIFT_CATEGORY] = CategoryCount(quantity=moved)
+        kept = tuple(
+            (name, q - moved, ft, fe) if name == "marketing" else (name, q, ft, fe)
+            for name, q, ft, fe in counts
+        )
+        return (*kept, (DRIFT_CATEGORY, moved, 0, 0))
 
 
-def _as_estimate(counts: dict[str, CategoryCount], age: int, estimate_days: int) -> None:
-    """A recent day (age 1 is yesterday) is reported 4% short per day it lacks to be final."""
-    if age > estimate_days:
-        return
+def _active_days(channel: Channel) -> tuple[int, int]:
+    """Ordinals of the first day with possible usage and the first without."""
+    start, end = channel.usage_days()
+    return start.toordinal(), end.toordinal() if end is not None else date.max.toordinal()
+
+
+def _as_estimate(counts: ChannelCounts, age: int, estimate_days: int) -> ChannelCounts:
+    """A recent day (age 1 is yesterday) is reported 4% short per day it lacks to be final.
+    Applied per channel, so a client's estimate is the sum of its channels' estimates."""
     percent = 100 - 4 * (estimate_days + 1 - age)
-    for count in counts.values():
-        count.quantity = count.quantity * percent // 100
-        count.free_tier = min(count.free_tier, count.quantity)
-        count.free_entry_point = min(count.free_entry_point, count.quantity - count.free_tier)
+    estimated = []
+    for category, quantity, free_tier, free_entry_point in counts:
+        quantity = quantity * percent // 100
+        free_tier = min(free_tier, quantity)
+        estimated.append(
+            (category, quantity, free_tier, min(free_entry_point, quantity - free_tier))
+        )
+    return tuple(estimated)
 
 
-def _free_split(category: str, quantity: int, day: date, rng: Any) -> CategoryCount:
-    """Which of a category's messages were free, following the era's rules."""
-    count = CategoryCount(quantity=quantity)
-    if category in ("user_initiated", "service"):
-        if category == "service" and day >= SERVICE_FREE_FROM:
-            count.free_tier = quantity
-        elif day.day <= 10:  # the monthly free tier is used up early in the month
-            count.free_tier = min(quantity, rng.randint(0, 30))
-    elif category in ("business_initiated", "marketing"):
-        count.free_entry_point = min(quantity, rng.randint(0, quantity // 20))
-    elif category == "utility" and day >= PER_MESSAGE_FROM:
-        count.free_entry_point = quantity * 3 // 10  # inside an open customer-service window
-    return count
+def add_up(parts: Iterable[ChannelCounts]) -> ChannelCounts:
+    """Category by category, in the order categories first appear."""
+    totals: dict[str, list[int]] = {}
+    for part in parts:
+        for category, quantity, free_tier, free_entry_point in part:
+            total = totals.get(category)
+            if total is None:
+                totals[category] = [quantity, free_tier, free_entry_point]
+            else:
+                total[0] += quantity
+                total[1] += free_tier
+                total[2] += free_entry_point
+    return tuple((category, q, ft, fe) for category, (q, ft, fe) in totals.items())
 
 
-def _priced_row(day: date, counts: dict[str, CategoryCount], currency: str) -> Row:
-    row: Row = {"period_date": f"{day.isoformat()}T00:00:00Z"}
-    totals = CategoryCount()
-    total_price = Decimal(0)
-    for category in (*DIRECTION, *PRICING, *sorted(set(counts) - set(DIRECTION) - set(PRICING))):
-        count = counts.get(category, CategoryCount())
-        paid = count.quantity - count.free_tier - count.free_entry_point
-        price = rate(currency, category) * paid
-        row[f"{category}_quantity"] = count.quantity
-        row[f"{category}_paid_quantity"] = paid
-        row[f"{category}_price"] = price
-        totals.add(count)
-        total_price += price
-    free = totals.free_tier + totals.free_entry_point
-    row.update(
-        quantity=totals.quantity,
-        paid_quantity=totals.quantity - free,
-        free_quantity=free,
-        free_tier=totals.free_tier,
-        free_entry_point=totals.free_entry_point,
-        total_price=total_price,
-    )
-    return dict(sorted(row.items()))
+def _add_up_days(
+    windows: list[tuple[int, list[ChannelCounts]]],
+) -> list[tuple[int, ChannelCounts]]:
+    """Day by day, the sum of the channels that existed that day."""
+    by_day: dict[int, list[ChannelCounts]] = {}
+    for first, days in windows:
+        for ordinal, counts in enumerate(days, first):
+            by_day.setdefault(ordinal, []).append(counts)
+    return [(ordinal, add_up(by_day[ordinal])) for ordinal in sorted(by_day)]
 
 
-def monthly_rows(day_rows: list[Row]) -> list[Row]:
-    """Sums day rows per calendar month; a column present on any day is present on the month."""
-    months: dict[str, Row] = {}
+def monthly_rows(day_rows: list[UsageRow]) -> list[UsageRow]:
+    """Sums day rows per calendar month; a category present on any day is present on the
+    month."""
+    months: dict[str, list[ChannelCounts]] = {}
     for row in day_rows:
-        period = row["period_date"][:8] + "01T00:00:00Z"
-        month = months.setdefault(period, {"period_date": period})
-        for key, value in row.items():
-            if key != "period_date":
-                month[key] = month.get(key, 0) + value
-    return [dict(sorted(month.items())) for month in months.values()]
+        months.setdefault(row.period_date[:8] + "01T00:00:00Z", []).append(row.counts)
+    return [UsageRow(period, add_up(days)) for period, days in months.items()]

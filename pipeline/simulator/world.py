@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +17,8 @@ class Partner:
     partner_redirect_url: str | None
     allow_client_to_add_phone_no: bool
     default_data_localization_region: str | None
-    balance_total: Decimal
-    currency: str  # ISO upper case, e.g. "EUR"
+    # The prepaid balance per top-up currency (ISO upper case, e.g. "EUR"), in top-up order.
+    balances: dict[str, Decimal]
 
 
 @dataclass
@@ -75,9 +75,13 @@ class Channel:
     cancellation_requested_at: datetime | None = None  # through the API during this run
 
     def usage_days(self) -> tuple[date, date | None]:
-        """First day with possible usage and the first day without (None: still running)."""
-        end = self.terminated_at.date() if self.terminated_at else None
-        return self.created_at.date(), end
+        """First day with possible usage and the first day without (None: still running).
+
+        A cancelled channel sends nothing after the day it was cancelled on: its usage up to
+        then stays, so a client's past figures never change when a number is given up."""
+        if self.cancelled_at is None:
+            return self.created_at.date(), None
+        return self.created_at.date(), self.cancelled_at.date() + timedelta(days=1)
 
 
 @dataclass
@@ -88,6 +92,14 @@ class World:
     history_start: date  # first day with usage
     today: date  # first day without usage (the simulator's "today", UTC)
     clock: Callable[[], datetime] = field(repr=False)
+    # client id -> its channels, in creation order; a scan of every channel per balance request
+    # cost milliseconds at 10,000 clients.
+    _by_client: dict[str, list[Channel]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_client = {client_id: [] for client_id in self.clients}
+        for channel in self.channels.values():
+            self._by_client.setdefault(channel.client_id, []).append(channel)
 
     def channels_of(self, client_id: str) -> list[Channel]:
-        return [ch for ch in self.channels.values() if ch.client_id == client_id]
+        return list(self._by_client.get(client_id, ()))
