@@ -172,3 +172,14 @@ def test_real_today_is_the_default(sim_options):
 )
 def test_bad_balance_queries_are_400(sim, balance, assert_error, params):
     assert_error(balance(sim.client_ids()[0], **params), 400)
+
+
+def test_the_fast_path_and_the_fastapi_route_answer_alike(sim, balance, day_window):
+    """A repeated date makes the fast path hand the request to FastAPI (which takes the last)."""
+    client_id = busy_client(sim, *WINDOW)
+    params = {**day_window(*WINDOW), "granularity": "day"}
+    fast = balance(client_id, **params)
+    routed = balance(client_id, start_date=[0, params.pop("start_date")], **params)
+    assert fast.status_code == routed.status_code == 200
+    assert fast.content == routed.content
+    assert fast.headers["content-type"] == routed.headers["content-type"] == "application/json"
