@@ -13,13 +13,16 @@ from pipeline.defs.publish import parquet_exports, reporting_views
 from pipeline.defs.resources import PipelineRuntime, Progress
 from pipeline.defs.schedules import daily_refresh_schedule
 from pipeline.defs.usage import usage_asset
-from pipeline.settings import read_environment
+from pipeline.settings import Settings, read_environment
 
 REFRESH_JOB = "warehouse_refresh"
 # The same work in three runs, for long ranges: in a ranged run Dagster logs a "planned" event per
 # day for every asset of the job, so the unpartitioned assets get runs of their own.
 STAGED_JOBS = {
-    "directory_refresh": ("Clients and channels: full listings.", ["clients", "channels"]),
+    "directory_refresh": (
+        "Clients and channels (full listings) and the partner balance.",
+        ["clients", "channels", "partner_balance"],
+    ),
     "usage_backfill": (
         "Usage for a day range (one run per range).",
         ["usage_daily", "usage_by_category"],
@@ -29,8 +32,8 @@ STAGED_JOBS = {
 
 
 def build_definitions(env: Mapping[str, str], progress: Progress | None = None) -> dg.Definitions:
-    runtime = PipelineRuntime(env, progress)
-    partitions = daily_partitions(runtime.settings.start_date)
+    settings = Settings.from_env(env)
+    partitions = daily_partitions(settings.start_date)
     refresh = dg.define_asset_job(
         REFRESH_JOB,
         selection=dg.AssetSelection.all(),
@@ -44,12 +47,8 @@ def build_definitions(env: Mapping[str, str], progress: Progress | None = None) 
         assets=[*directory_assets, usage_asset(partitions), reporting_views, parquet_exports],
         asset_checks=usage_checks,
         jobs=[refresh, *staged],
-        schedules=[
-            daily_refresh_schedule(
-                REFRESH_JOB, runtime.settings.start_date, runtime.settings.refetch_days
-            )
-        ],
-        resources={"runtime": runtime},
+        schedules=[daily_refresh_schedule(REFRESH_JOB, settings.start_date, settings.refetch_days)],
+        resources={"runtime": PipelineRuntime.from_settings(settings, progress)},
     )
 
 

@@ -1,143 +1,82 @@
-"""The pipeline's own settings (PIPELINE_*, DAGSTER_HOME), read from the environment and `.env`.
+"""Every setting of the pipeline (D360_*, PIPELINE_*, DAGSTER_HOME) in one typed model.
 
-The D360_* variables belong to the Partner API client (`partner_api.ApiConfig.from_env`); this
-module only merges the sources and validates what the warehouse side needs, so that a bad value is
-one clear line before any request is sent or any file is touched.
+Sources: the process environment over a `.env` file in the working directory (the environment
+wins). `read_environment()` merges the two and `Settings.from_env(env)` validates the result;
+`Settings()` reads the same sources through pydantic-settings. A bad value is one line naming the
+variable (`SettingsError`), before any request is sent or any file is touched.
+
+Whether credentials are present is checked only when the API is used (`api_config()`), so the
+Dagster definitions load, and the UI opens, before they are configured.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
+from typing import Annotated, Any
 
+import annotated_types
 from dotenv import dotenv_values
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-DEFAULTS = {
-    "PIPELINE_WAREHOUSE": "data/warehouse.duckdb",
-    "PIPELINE_EXPORT_DIR": "data/export",
-    "PIPELINE_START_DATE": "2023-01-01",
-    "PIPELINE_REFETCH_DAYS": "3",
-    "PIPELINE_DEFAULT_MARKUP_PCT": "0",
-    "PIPELINE_LOW_BALANCE_DAYS": "7",
-    "PIPELINE_REPORT_DIR": "data/reports",
-    "PIPELINE_CHANNEL_USAGE": "off",
-    "PIPELINE_BATCH_CLIENTS": "200",
-    "PIPELINE_LISTING_SHRINK_PCT": "20",
-    "PIPELINE_ALLOW_LISTING_SHRINK": "off",
-}
-# Read when PIPELINE_MARKUPS is not set, if it exists in the working directory.
+from pipeline.partner_api import ApiConfig, RetryPolicy, Secret
+from pipeline.partner_api.config import (
+    DEFAULT_BALANCE_RATE,
+    DEFAULT_BASE_URL,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RETRY_SECONDS,
+    DEFAULT_WINDOW_DAYS,
+    MAX_RETRY_SECONDS,
+    MAX_WINDOW_DAYS,
+    parse_rate,
+)
+
+DOTENV = ".env"
+"""The one `.env` read, relative to the working directory."""
+DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
 DEFAULT_MARKUPS = Path("markups.csv")
-_SWITCH = {
-    "on": True,
-    "true": True,
-    "1": True,
-    "yes": True,
-    "off": False,
-    "false": False,
-    "0": False,
-    "no": False,
-}
+"""Read when PIPELINE_MARKUPS is not set, if it exists in the working directory."""
+SECRET_VARIABLES = frozenset({"D360_API_KEY", "D360_PASSWORD"})
+_SWITCH_WORDS = "on or off (or true/false, 1/0, yes/no)"
+
+
+# Set while `from_env` builds a model: its mapping is then the only source (pydantic-settings
+# would otherwise add the process environment and `.env`, even to `model_validate`).
+_ONLY_GIVEN: ContextVar[bool] = ContextVar("only_given", default=False)
+
+
+@contextmanager
+def _only_given_values() -> Iterator[None]:
+    token = _ONLY_GIVEN.set(True)
+    try:
+        yield
+    finally:
+        _ONLY_GIVEN.reset(token)
 
 
 class SettingsError(ValueError):
     """A setting has a value the pipeline cannot use; the message names the variable."""
-
-
-@dataclass(frozen=True)
-class PipelineSettings:
-    warehouse: Path
-    export_dir: Path
-    start_date: date
-    refetch_days: int
-    markups_path: Path | None = None
-    default_markup_pct: Decimal = Decimal(0)
-    low_balance_days: int = 7
-    report_dir: Path = Path("data/reports")
-    channel_usage: bool = False
-    batch_clients: int = 200
-    """Clients per committed batch of a run: a killed run loses at most this many clients' work."""
-    raw_dir: Path = Path("data/raw")
-    """Where the raw responses are kept; beside the warehouse file unless set."""
-    listing_shrink_pct: int = 20
-    """A clients/channels listing that shrinks by more than this percentage stops the run..."""
-    allow_listing_shrink: bool = False
-    """...unless this is on (the operator confirmed the shrink is real)."""
-
-
-def read_environment(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -> dict:
-    """The process environment over the project's `.env` (the environment wins, as usual)."""
-    dotenv = dotenv if dotenv is not None else Path.cwd() / ".env"
-    merged = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
-    merged.update(os.environ if environ is None else environ)
-    return merged
-
-
-def pipeline_settings(env: Mapping[str, str]) -> PipelineSettings:
-    def value(name: str) -> str:
-        return env.get(name) or DEFAULTS[name]
-
-    start_date = _parse_date("PIPELINE_START_DATE", value("PIPELINE_START_DATE"))
-    refetch_days = _parse_int("PIPELINE_REFETCH_DAYS", value("PIPELINE_REFETCH_DAYS"), 0, 366)
-    warehouse = Path(value("PIPELINE_WAREHOUSE"))
-    if warehouse.is_dir():
-        raise SettingsError(
-            f"PIPELINE_WAREHOUSE={warehouse} is a directory; set it to a file such as "
-            f"{warehouse / 'warehouse.duckdb'}"
-        )
-    export_dir = Path(value("PIPELINE_EXPORT_DIR"))
-    if export_dir.exists() and not export_dir.is_dir():
-        raise SettingsError(f"PIPELINE_EXPORT_DIR={export_dir} is a file; set it to a directory")
-    dagster_home = env.get("DAGSTER_HOME")
-    if dagster_home and Path(dagster_home).exists() and not Path(dagster_home).is_dir():
-        raise SettingsError(f"DAGSTER_HOME={dagster_home} is not a directory; point it at one")
-    raw_dir = Path(env.get("PIPELINE_RAW_DIR") or warehouse.parent / "raw")
-    if raw_dir.exists() and not raw_dir.is_dir():
-        raise SettingsError(f"PIPELINE_RAW_DIR={raw_dir} is a file; set it to a directory")
-    report_dir = Path(value("PIPELINE_REPORT_DIR"))
-    if report_dir.exists() and not report_dir.is_dir():
-        raise SettingsError(f"PIPELINE_REPORT_DIR={report_dir} is a file; set it to a directory")
-    return PipelineSettings(
-        warehouse=warehouse,
-        export_dir=export_dir,
-        start_date=start_date,
-        refetch_days=refetch_days,
-        markups_path=_markups_path(env.get("PIPELINE_MARKUPS")),
-        default_markup_pct=_parse_markup_pct(
-            "PIPELINE_DEFAULT_MARKUP_PCT", value("PIPELINE_DEFAULT_MARKUP_PCT")
-        ),
-        low_balance_days=_parse_int(
-            "PIPELINE_LOW_BALANCE_DAYS", value("PIPELINE_LOW_BALANCE_DAYS"), 1, 365
-        ),
-        report_dir=report_dir,
-        channel_usage=_parse_switch("PIPELINE_CHANNEL_USAGE", value("PIPELINE_CHANNEL_USAGE")),
-        batch_clients=_parse_int(
-            "PIPELINE_BATCH_CLIENTS", value("PIPELINE_BATCH_CLIENTS"), 1, 100_000
-        ),
-        raw_dir=raw_dir,
-        listing_shrink_pct=_parse_int(
-            "PIPELINE_LISTING_SHRINK_PCT", value("PIPELINE_LISTING_SHRINK_PCT"), 0, 100
-        ),
-        allow_listing_shrink=_parse_switch(
-            "PIPELINE_ALLOW_LISTING_SHRINK", value("PIPELINE_ALLOW_LISTING_SHRINK")
-        ),
-    )
-
-
-def _markups_path(text: str | None) -> Path | None:
-    """The markups file named by PIPELINE_MARKUPS (it must exist), else ./markups.csv if any."""
-    if not text:
-        return DEFAULT_MARKUPS if DEFAULT_MARKUPS.is_file() else None
-    path = Path(text)
-    if not path.is_file():
-        raise SettingsError(
-            f"PIPELINE_MARKUPS={text} is not a file; point it at a CSV with columns "
-            "client_id,markup_pct"
-        )
-    return path
 
 
 def parse_iso_date(text: str) -> date:
@@ -150,38 +89,223 @@ def parse_iso_date(text: str) -> date:
         raise ValueError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
 
 
-def _parse_date(name: str, text: str) -> date:
+def _iso_date(value: object) -> object:
+    if not isinstance(value, str):
+        return value
     try:
-        return parse_iso_date(text)
-    except ValueError as exc:
-        raise SettingsError(f"{name}: {exc}") from None
-
-
-def _parse_int(name: str, text: str, low: int, high: int) -> int:
-    try:
-        number = int(text)
+        return parse_iso_date(value)
     except ValueError:
-        number = None
-    if number is None or not low <= number <= high:
-        raise SettingsError(f"{name}={text!r} must be a whole number from {low} to {high}")
-    return number
+        raise ValueError("is not a date of the form YYYY-MM-DD") from None
 
 
-def _parse_markup_pct(name: str, text: str) -> Decimal:
-    try:
-        number = Decimal(text.strip())
-    except InvalidOperation:
-        number = None
-    # is_finite: Decimal accepts "NaN" and "Infinity", which no markup can be.
-    if number is None or not number.is_finite() or not -100 < number <= 1000:
-        raise SettingsError(
-            f"{name}={text!r} must be a decimal percentage above -100 and at most 1000, e.g. 12.5"
+def _rate(value: object) -> object:
+    return parse_rate(value) if isinstance(value, str) else value
+
+
+def _not_a_file(path: Path) -> Path:
+    if path.exists() and not path.is_dir():
+        raise ValueError("is a file; set it to a directory")
+    return path
+
+
+def _not_a_directory(path: Path) -> Path:
+    if path.is_dir():
+        raise ValueError(f"is a directory; set it to a file such as {path / 'warehouse.duckdb'}")
+    return path
+
+
+def _a_file(path: Path) -> Path:
+    if not path.is_file():
+        raise ValueError("is not a file; point it at a CSV with columns client_id,markup_pct")
+    return path
+
+
+def _default_markups() -> Path | None:
+    return DEFAULT_MARKUPS if DEFAULT_MARKUPS.is_file() else None
+
+
+def _raw_beside_warehouse(data: dict[str, Any]) -> Path:
+    return Path(data.get("warehouse", DEFAULT_WAREHOUSE)).parent / "raw"
+
+
+Directory = Annotated[Path, AfterValidator(_not_a_file)]
+
+
+class Settings(BaseSettings):
+    """The settings of one pipeline process. Field names are what the code reads; each field's
+    alias is its environment variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=DOTENV,
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        case_sensitive=True,
+    )
+
+    # The Partner API (turned into partner_api's ApiConfig by `api_config()`).
+    base_url: str = Field(DEFAULT_BASE_URL, alias="D360_BASE_URL")
+    partner_id: str | None = Field(None, alias="D360_PARTNER_ID")
+    api_key: SecretStr | None = Field(None, alias="D360_API_KEY")
+    username: str | None = Field(None, alias="D360_USERNAME")
+    password: SecretStr | None = Field(None, alias="D360_PASSWORD")
+    balance_rate: Annotated[tuple[int, float], NoDecode, BeforeValidator(_rate)] = Field(
+        DEFAULT_BALANCE_RATE, alias="D360_BALANCE_RATE"
+    )
+    concurrency: int = Field(DEFAULT_CONCURRENCY, alias="D360_CONCURRENCY", ge=1, le=1000)
+    retry_seconds: float = Field(
+        DEFAULT_RETRY_SECONDS, alias="D360_RETRY_SECONDS", ge=1, le=MAX_RETRY_SECONDS
+    )
+    window_days: int = Field(
+        DEFAULT_WINDOW_DAYS, alias="PIPELINE_WINDOW_DAYS", ge=1, le=MAX_WINDOW_DAYS
+    )
+
+    # The warehouse side.
+    warehouse: Annotated[Path, AfterValidator(_not_a_directory)] = Field(
+        DEFAULT_WAREHOUSE, alias="PIPELINE_WAREHOUSE"
+    )
+    export_dir: Directory = Field(Path("data/export"), alias="PIPELINE_EXPORT_DIR")
+    start_date: Annotated[date, BeforeValidator(_iso_date)] = Field(
+        date(2023, 1, 1), alias="PIPELINE_START_DATE"
+    )
+    refetch_days: int = Field(3, alias="PIPELINE_REFETCH_DAYS", ge=0, le=366)
+    markups_path: Annotated[Path, AfterValidator(_a_file)] | None = Field(
+        default_factory=_default_markups, alias="PIPELINE_MARKUPS"
+    )
+    default_markup_pct: Decimal = Field(
+        Decimal(0), alias="PIPELINE_DEFAULT_MARKUP_PCT", gt=-100, le=1000
+    )
+    low_balance_days: int = Field(7, alias="PIPELINE_LOW_BALANCE_DAYS", ge=1, le=365)
+    report_dir: Directory = Field(Path("data/reports"), alias="PIPELINE_REPORT_DIR")
+    channel_usage: bool = Field(False, alias="PIPELINE_CHANNEL_USAGE")
+    batch_clients: int = Field(200, alias="PIPELINE_BATCH_CLIENTS", ge=1, le=100_000)
+    """Clients per committed batch of a run: a killed run loses at most this many clients' work."""
+    raw_dir: Directory = Field(default_factory=_raw_beside_warehouse, alias="PIPELINE_RAW_DIR")
+    """Where the raw responses are kept; beside the warehouse file unless set."""
+    listing_shrink_pct: int = Field(20, alias="PIPELINE_LISTING_SHRINK_PCT", ge=0, le=100)
+    """A clients/channels listing that shrinks by more than this percentage stops the run..."""
+    allow_listing_shrink: bool = Field(False, alias="PIPELINE_ALLOW_LISTING_SHRINK")
+    """...unless this is on (the operator confirmed the shrink is real)."""
+
+    dagster_home: Directory | None = Field(None, alias="DAGSTER_HOME")
+
+    @field_validator("base_url")
+    @classmethod
+    def _without_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_serializer("balance_rate")
+    def _rate_text(self, rate: tuple[int, float]) -> str:
+        return f"{rate[0]}/{rate[1]:g}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if _ONLY_GIVEN.get():
+            return (init_settings,)
+        return (init_settings, env_settings, dotenv_settings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, object]) -> Settings:
+        """The settings in `env` (variable name -> value), nothing else; blank values are unset."""
+        known = {field.alias for field in cls.model_fields.values()}
+        values = {
+            name: value.strip() if isinstance(value, str) else value
+            for name, value in env.items()
+            if name in known and value is not None
+        }
+        try:
+            with _only_given_values():
+                return cls(**{k: v for k, v in values.items() if v != ""})
+        except ValidationError as exc:
+            raise SettingsError(one_line(exc)) from None
+
+    def api_config(self) -> ApiConfig:
+        """partner_api's configuration; `ConfigError` (one line) when credentials are missing."""
+
+        def reveal(secret: SecretStr | None) -> Secret | None:
+            return Secret(secret.get_secret_value()) if secret is not None else None
+
+        return ApiConfig(
+            base_url=self.base_url,
+            partner_id=self.partner_id or "",
+            api_key=reveal(self.api_key),
+            username=self.username,
+            password=reveal(self.password),
+            balance_rate=self.balance_rate,
+            window_days=self.window_days,
+            concurrency=self.concurrency,
+            retry=RetryPolicy(failing_give_up_after=self.retry_seconds),
         )
-    return number
+
+    def environment(self) -> dict[str, str]:
+        """The settings as environment variables (secrets left out): `from_env` reads them back."""
+        dumped = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return {k: str(v) for k, v in dumped.items() if k not in SECRET_VARIABLES}
 
 
-def _parse_switch(name: str, text: str) -> bool:
-    switch = _SWITCH.get(text.strip().lower())
-    if switch is None:
-        raise SettingsError(f"{name}={text!r} must be on or off (or true/false, 1/0, yes/no)")
-    return switch
+def read_environment(
+    environ: Mapping[str, str] | None = None, dotenv: Path | None = None
+) -> dict[str, str]:
+    """The process environment over `./.env` (the environment wins, as usual)."""
+    dotenv = dotenv if dotenv is not None else Path.cwd() / DOTENV
+    merged = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def pipeline_settings(env: Mapping[str, str]) -> Settings:
+    """`Settings.from_env`, under the name callers have used so far."""
+    return Settings.from_env(env)
+
+
+PipelineSettings = Settings
+"""The name callers have used so far."""
+
+
+def one_line(error: ValidationError) -> str:
+    """Each problem as `VARIABLE='value' what is wrong`, joined on one line."""
+    # A default computed from other fields is not computed when one of them is bad: the bad one
+    # is the problem to report.
+    problems = [e for e in error.errors() if e["type"] != "default_factory_not_called"]
+    return "; ".join(_problem(item) for item in problems)
+
+
+def _problem(item: ErrorDetails) -> str:
+    if not item["loc"]:  # about the whole model: its input holds the credentials
+        return f"settings: {item['msg']}"
+    variable = str(item["loc"][0])
+    if item["type"] == "value_error":
+        what = str(item.get("ctx", {}).get("error", item["msg"]))
+    else:
+        what = f"must be {_expected(variable)}"
+    if variable in SECRET_VARIABLES:  # never echo a credential
+        return f"{variable} {what}"
+    return f"{variable}={item['input']!r} {what}"
+
+
+def _expected(variable: str) -> str:
+    field = next((f for f in Settings.model_fields.values() if f.alias == variable), FieldInfo())
+    kind = {
+        int: "a whole number",
+        float: "a number",
+        Decimal: "a decimal number",
+        bool: _SWITCH_WORDS,
+    }.get(field.annotation, "valid")  # type: ignore[call-overload]
+    low = high = ""
+    for bound in field.metadata:
+        if isinstance(bound, annotated_types.Ge):
+            low = f"from {bound.ge:g}"
+        elif isinstance(bound, annotated_types.Gt):
+            low = f"above {bound.gt:g}"
+        elif isinstance(bound, annotated_types.Le):
+            high = f"to {bound.le:g}" if low.startswith("from") else f"and at most {bound.le:g}"
+    return " ".join(part for part in (kind, low, high) if part)

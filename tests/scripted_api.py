@@ -33,6 +33,10 @@ Script = Callable[[Asked], tuple[int, Any]]
 class ScriptedApi:
     base_url: str
     asked: list[Asked] = field(default_factory=list)
+    # Like the simulator's handle, so the same helpers build a pipeline environment for both; the
+    # script decides what it accepts.
+    partner_id: str = "pa"
+    api_key: str = "key"
 
     def paths(self, suffix: str) -> list[Asked]:
         return [a for a in self.asked if a.path.endswith(suffix)]

@@ -1,11 +1,11 @@
-"""Settings of the Partner API client, read from the environment and checked before any request."""
+"""The Partner API client's configuration: plain values, checked when built, before any request."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -25,7 +25,7 @@ DEFAULT_WINDOW_DAYS = 31
 MAX_WINDOW_DAYS = 366
 # How long one request keeps retrying an API that fails or does not answer (D360_RETRY_SECONDS).
 DEFAULT_RETRY_SECONDS = 120.0
-RETRY_SECONDS_RANGE = (1.0, 3600.0)
+MAX_RETRY_SECONDS = 3600.0
 _LOOPBACK_NAMES = {"localhost"}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*$")
 _PARTNER_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -56,7 +56,8 @@ class Secret:
 
 @dataclass(frozen=True)
 class ApiConfig:
-    """Everything the client needs. Build it with `from_env`, or directly (tests, the simulator)."""
+    """Everything the client needs, as plain values: the pipeline builds it from its settings
+    (`pipeline.settings.Settings.api_config`), tests and tools build it directly."""
 
     partner_id: str
     api_key: Secret | None = None
@@ -116,29 +117,17 @@ class ApiConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiConfig:
-        """Settings from `D360_*` / `PIPELINE_WINDOW_DAYS` variables; `ConfigError` when invalid."""
+        """Deprecated: build it from `pipeline.settings.Settings` (`settings.api_config()`).
 
-        def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
+        Kept while callers move over; it reaches up into the pipeline, which this package
+        otherwise never does.
+        """
+        from pipeline.settings import Settings, SettingsError
 
-        api_key, password = get("D360_API_KEY"), get("D360_PASSWORD")
-        retry_seconds = _parse_seconds("D360_RETRY_SECONDS", get("D360_RETRY_SECONDS"))
-        return cls(
-            base_url=(get("D360_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
-            partner_id=get("D360_PARTNER_ID") or "",
-            api_key=Secret(api_key) if api_key else None,
-            username=get("D360_USERNAME"),
-            password=Secret(password) if password else None,
-            balance_rate=_parse_rate(get("D360_BALANCE_RATE")),
-            window_days=_parse_int(
-                "PIPELINE_WINDOW_DAYS", get("PIPELINE_WINDOW_DAYS"), DEFAULT_WINDOW_DAYS
-            ),
-            concurrency=_parse_int(
-                "D360_CONCURRENCY", get("D360_CONCURRENCY"), DEFAULT_CONCURRENCY
-            ),
-            retry=replace(RetryPolicy(), failing_give_up_after=retry_seconds),
-        )
+        try:
+            return Settings.from_env(env).api_config()
+        except SettingsError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 def is_loopback_host(host: str) -> bool:
@@ -183,35 +172,15 @@ def _check_credentials(cfg: ApiConfig) -> None:
         )
 
 
-def _parse_rate(value: str | None) -> tuple[int, float]:
-    if value is None:
-        return DEFAULT_BALANCE_RATE
-    match = _RATE.match(value)
+def parse_rate(text: str) -> tuple[int, float]:
+    """`N/SECONDS` (say `5/30`: 5 requests per 30 s) as (N, SECONDS); ValueError when malformed.
+
+    The one parser of this format: D360_BALANCE_RATE and the simulator's --rate both use it.
+    """
+    match = _RATE.match(text)
     if match is None:
-        raise ConfigError(
-            f"D360_BALANCE_RATE={value!r} is not N/SECONDS: write it like 5/30 "
-            "(5 requests per 30 seconds per client)"
-        )
-    return int(match.group(1)), float(match.group(2))
-
-
-def _parse_int(name: str, value: str | None, default: int) -> int:
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a whole number, e.g. {default}") from None
-
-
-def _parse_seconds(name: str, value: str | None) -> float:
-    if value is None:
-        return DEFAULT_RETRY_SECONDS
-    low, high = RETRY_SECONDS_RANGE
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = float("nan")
-    if not low <= seconds <= high:  # also refuses nan
-        raise ConfigError(f"{name}={value!r} must be a number of seconds from {low:g} to {high:g}")
-    return seconds
+        raise ValueError("is not N/SECONDS: write it like 5/30 (5 requests per 30 seconds)")
+    count, seconds = int(match.group(1)), float(match.group(2))
+    if count < 1 or seconds <= 0:
+        raise ValueError("must allow at least 1 request per positive period, e.g. 5/30")
+    return count, seconds

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import shlex
 import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from dotenv import dotenv_values
+from pipeline.partner_api.config import parse_rate
+from pipeline.settings import read_environment
 
 from .options import Faults, SimulatorOptions
 from .server import Simulator, run_simulator
@@ -27,7 +26,7 @@ clients. N counts requests to the balance and list endpoints."""
 
 def serve(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    env = {**dotenv_values(Path.cwd() / ".env"), **os.environ}
+    env = read_environment()
     try:
         opts = _options(args, env)
     except ValueError as exc:
@@ -153,11 +152,10 @@ def _options(args: argparse.Namespace, env: Mapping[str, str | None]) -> Simulat
 def _rate(text: str) -> tuple[int, float] | None:
     if text.lower() == "off":
         return None
-    count, _, seconds = text.partition("/")
     try:
-        return int(count), float(seconds)
-    except ValueError:
-        raise ValueError(f"--rate must be N/SECONDS or off, got {text!r}") from None
+        return parse_rate(text)
+    except ValueError as exc:
+        raise ValueError(f"--rate {text!r} {exc} (or off)") from None
 
 
 def _faults(specs: list[str]) -> Faults:
