@@ -60,10 +60,18 @@ CLIENTS = ListKind(CLIENT_FILTERS, CLIENT_SORTS, "clients")
 CHANNELS = ListKind(CHANNEL_FILTERS, CHANNEL_SORTS, "partner_channels", CHANNEL_SEARCH)
 
 
+@dataclass(frozen=True)
+class ListSource:
+    """A list's items as of one request: their ids in ascending order, and how one looks."""
+
+    ids: list[str]
+    render: Callable[[str], dict[str, Any]]
+
+
 async def _page(
     call: FaultableCall,
     kind: ListKind,
-    items: Callable[[], list[dict[str, Any]]],
+    source: Callable[[], ListSource],
     filters: str | None,
     sort: str | None,
     limit: int | None,
@@ -75,7 +83,14 @@ async def _page(
     )
     if (replacement := await call.apply_fault()) is not None:
         return replacement
-    page, total = select(items(), query, kind.search)
+    items = source()  # after any slow fault, like the answer it goes into
+    if not query.filters and query.sort == ["id"]:
+        # How the pipeline lists: in id order, so only the page needs rendering. Rendering
+        # every item for every page cost 0.2-0.7 s per page at 10,000 clients.
+        ids = items.ids[query.offset : query.offset + query.limit]
+        page, total = [items.render(ident) for ident in ids], len(items.ids)
+    else:
+        page, total = select([items.render(ident) for ident in items.ids], query, kind.search)
     return ExactJSONResponse(envelope(query, page, total, kind.items_key))
 
 
@@ -88,15 +103,11 @@ async def list_clients(
     offset: Offset = None,
 ) -> Response:
     world = call.runtime.world
-    return await _page(
-        call,
-        CLIENTS,
-        lambda: [client_json(c) for c in world.clients.values()],
-        filters,
-        sort,
-        limit,
-        offset,
-    )
+
+    def source() -> ListSource:
+        return ListSource(world.client_ids, lambda ident: client_json(world.clients[ident]))
+
+    return await _page(call, CLIENTS, source, filters, sort, limit, offset)
 
 
 @router.get("/partners/{partner_id}/channels", tags=["Channel Management"], summary="List channels")
@@ -110,20 +121,21 @@ async def list_channels(
     runtime = call.runtime
     world = runtime.world
 
-    def items() -> list[dict[str, Any]]:
-        now = world.clock()  # after any slow fault, like the answer it goes into
+    def source() -> ListSource:
+        now = world.clock()
         hidden = runtime.faults.faults.hidden_channels
-        return [
-            channel_json(
-                channel,
-                world.clients[channel.client_id],
-                hub_status(channel, now, runtime.cancellation_delay),
-            )
-            for channel in world.channels.values()
-            if channel.app_id not in hidden
-        ]
+        ids = world.channel_ids
+        if hidden:
+            ids = [ident for ident in ids if world.channels[ident].app_id not in hidden]
 
-    return await _page(call, CHANNELS, items, filters, sort, limit, offset)
+        def render(ident: str) -> dict[str, Any]:
+            channel = world.channels[ident]
+            status = hub_status(channel, now, runtime.cancellation_delay)
+            return channel_json(channel, world.clients[channel.client_id], status)
+
+        return ListSource(ids, render)
+
+    return await _page(call, CHANNELS, source, filters, sort, limit, offset)
 
 
 @router.patch(

@@ -95,11 +95,16 @@ class World:
     # client id -> its channels, in creation order; a scan of every channel per balance request
     # cost milliseconds at 10,000 clients.
     _by_client: dict[str, list[Channel]] = field(init=False, repr=False)
+    # Ids in list order (the API has no endpoint that adds or removes clients or channels).
+    client_ids: list[str] = field(init=False, repr=False)
+    channel_ids: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_client = {client_id: [] for client_id in self.clients}
         for channel in self.channels.values():
             self._by_client.setdefault(channel.client_id, []).append(channel)
+        self.client_ids = sorted(self.clients)
+        self.channel_ids = sorted(self.channels)
 
     def channels_of(self, client_id: str) -> list[Channel]:
         return list(self._by_client.get(client_id, ()))
