@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/python -m pipeline demo
 
 test: $(STAMP)
+	$(VENV)/bin/python .ci/large_files.py
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/python -m pytest -q

@@ -2,12 +2,22 @@
 
 import re
 from graphlib import TopologicalSorter
+from importlib import resources
 from pathlib import Path
 
 import duckdb
 
-# The package is installed editable from the repository, whose sql/ folder holds the DDL and views.
-DEFAULT_SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+def packaged_sql_dir() -> Path:
+    """The DDL and views: `pipeline/sql` inside an installed wheel (pyproject.toml force-includes
+    the repository's top-level sql/ there), else sql/ of the checkout this package runs from."""
+    packaged = resources.files("pipeline") / "sql"
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "sql"
+
+
+DEFAULT_SQL_DIR = packaged_sql_dir()
 
 
 def sql_files(sql_dir: Path, kind: str) -> list[Path]:
