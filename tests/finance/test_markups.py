@@ -132,3 +132,15 @@ def test_default_markup_with_more_decimals_than_the_table_keeps_is_refused(tmp_p
     with pytest.raises(SettingsError, match=r"PIPELINE_DEFAULT_MARKUP_PCT: .*more than 4 decimals"):
         load_finance_inputs(wh, [], default_markup_pct=Decimal("1.00001"), low_balance_days=7)
     assert not wh.exists()
+
+
+def test_unchanged_inputs_are_not_written_again(tmp_path):
+    wh = Warehouse(tmp_path / "wh.duckdb")
+    path = csv_file(tmp_path, "client_id,markup_pct,valid_from\nb,3,2024-01\na,10,\nb,2,\n")
+    settings = {"default_markup_pct": Decimal("2.5"), "low_balance_days": 5}
+    assert refresh_finance_inputs(wh, path, **settings).written is True
+    before = wh.path.read_bytes()
+    assert refresh_finance_inputs(wh, path, **settings).written is False
+    assert wh.path.read_bytes() == before
+    settings["low_balance_days"] = 6
+    assert refresh_finance_inputs(wh, path, **settings).written is True

@@ -1,0 +1,87 @@
+"""Finance: the markups and finance settings the views read, and the month's report."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from pipeline.defs.directory import WAREHOUSE_POOL
+from pipeline.defs.resources import PipelineRuntime
+from pipeline.finance import refresh_finance_inputs
+from pipeline.report import ReportError, build_report
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "client_markups",
+            group_name="publish",
+            kinds={"duckdb", "csv"},
+            description="Per-client markups from the PIPELINE_MARKUPS CSV (replaced whole).",
+        ),
+        dg.AssetSpec(
+            "finance_settings",
+            group_name="publish",
+            kinds={"duckdb"},
+            description="PIPELINE_DEFAULT_MARKUP_PCT and PIPELINE_LOW_BALANCE_DAYS, for the views.",
+        ),
+    ],
+    pool=WAREHOUSE_POOL,
+    required_resource_keys={"runtime"},
+)
+def finance_inputs(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+    runtime: PipelineRuntime = context.resources.runtime
+    settings = runtime.settings
+    result = refresh_finance_inputs(
+        runtime.warehouse,
+        settings.markups_path,
+        default_markup_pct=settings.default_markup_pct,
+        low_balance_days=settings.low_balance_days,
+    )
+    source = str(settings.markups_path) if settings.markups_path else "none (default markup only)"
+    yield dg.MaterializeResult(
+        asset_key="client_markups",
+        metadata={
+            "markups_file": source,
+            "rows": result.markups,
+            "clients_with_markup": result.clients_with_markup,
+            "written": result.written,
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="finance_settings",
+        metadata={
+            "default_markup_pct": float(result.default_markup_pct),
+            "low_balance_days": result.low_balance_days,
+            "written": result.written,
+        },
+    )
+
+
+@dg.asset(
+    deps=["reporting_views", "client_markups", "finance_settings"],
+    group_name="publish",
+    required_resource_keys={"runtime"},
+    kinds={"html", "excel"},
+    description="The latest ended month's report under PIPELINE_REPORT_DIR: a self-contained HTML "
+    "page (charts inline) and the statement workbook, one sheet per currency.",
+)
+def finance_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    runtime: PipelineRuntime = context.resources.runtime
+    try:
+        files = build_report(runtime.warehouse, runtime.settings.report_dir)
+    except ReportError as error:
+        # Early on (say the first month of a daily schedule) no month has ended yet: nothing to
+        # report is not a failure of the run.
+        context.log.warning(f"no report: {error}")
+        return dg.MaterializeResult(metadata={"report": f"none: {error}"})
+    if runtime.progress:
+        runtime.progress(f"report: {files.html} (statement: {files.statement.name})")
+    return dg.MaterializeResult(
+        metadata={
+            "html": dg.MetadataValue.path(str(files.html.resolve())),
+            "statement": dg.MetadataValue.path(str(files.statement.resolve())),
+            "month": f"{files.month:%Y-%m}",
+            "month_complete": files.month_complete,
+            "currencies": ", ".join(files.currencies),
+        }
+    )

@@ -1,0 +1,80 @@
+"""Build the month's report: the HTML page and the statement workbook under the report folder."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pipeline.report.data import latest_ended_month, month_status, report_data
+from pipeline.report.page import render_page
+from pipeline.report.workbook import write_statement
+from pipeline.settings import SettingsError
+from pipeline.warehouse import Warehouse, WarehouseError
+
+
+class ReportError(WarehouseError):
+    """The warehouse holds nothing to report for the month asked; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    month: date
+    html: Path
+    statement: Path
+    month_complete: bool
+    currencies: list[str]
+
+
+def build_report(
+    wh: Warehouse,
+    report_dir: Path,
+    month: date | None = None,
+    *,
+    now: datetime | None = None,
+) -> ReportFiles:
+    """Write `usage-report-YYYY-MM.html` and `statement-YYYY-MM.xlsx` for `month` (default: the
+    latest calendar month that has ended and has a fetched day) and return their paths."""
+    now = now or datetime.now(UTC)
+    with wh.read() as con:
+        month = month or latest_ended_month(con, now.date())
+        if month is None:
+            raise ReportError(
+                f"no calendar month that has ended has a fetched day in {wh.path}; "
+                "load one first (python -m pipeline run) or pass --month YYYY-MM"
+            )
+        status = month_status(con, month)
+        if status is None:
+            raise ReportError(f"no day of {month:%Y-%m} was fetched into {wh.path}; load it first")
+        data = report_data(con, status)
+    html = report_dir / f"usage-report-{month:%Y-%m}.html"
+    statement = report_dir / f"statement-{month:%Y-%m}.xlsx"
+    page = render_page(data, now, wh.path.name)
+    _write_atomically(html, lambda path: path.write_text(page, encoding="utf-8"))
+    _write_atomically(statement, lambda path: write_statement(path, month, data.statement))
+    return ReportFiles(
+        month=month,
+        html=html,
+        statement=statement,
+        month_complete=data.status.complete,
+        currencies=[s.currency for s in data.sections],
+    )
+
+
+def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """Write beside the target, then rename: a reader never opens half a report."""
+    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write(staging)
+        os.replace(staging, target)
+    except OSError as error:
+        raise SettingsError(
+            f"PIPELINE_REPORT_DIR={target.parent}: cannot write {target.name} "
+            f"({error.strerror or error}); choose a writable folder"
+        ) from None
+    finally:
+        staging.unlink(missing_ok=True)
