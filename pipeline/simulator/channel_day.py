@@ -22,8 +22,9 @@ from .world import Channel, Client
 # (category, quantity, free_tier, free_entry_point) per category, in the era's category order.
 ChannelCounts = tuple[tuple[str, int, int, int], ...]
 
-# About 40 MB at most; enough for every in-flight client window of a busy pipeline.
-CACHE_CHANNEL_DAYS = 100_000
+# About 650 bytes each, so at most ~20 MB: room for every client window a pipeline has in
+# flight (16 clients x 3 channels x 365 days is 17,520), which is when days are asked again.
+CACHE_CHANNEL_DAYS = 30_000
 
 _PRICING_FROM = PRICING_CATEGORIES_FROM.toordinal()
 _SERVICE_FREE_FROM = SERVICE_FREE_FROM.toordinal()

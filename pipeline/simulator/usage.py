@@ -59,6 +59,7 @@ class UsageGenerator:
             if app_ids is None or channel.app_id in app_ids
             if (window := self._channel_window(client, channel, first_day, last_day, drift))
         ]
+        by_day: Iterable[tuple[int, ChannelCounts]]
         if len(windows) == 1:  # most clients' requests: one channel's days are the rows
             first_day, days = windows[0]
             by_day = enumerate(days, first_day)

@@ -48,7 +48,7 @@ def _cells(row: UsageRow, currency: str) -> tuple[Categories, list[int], list[in
     rates = RATE_UNITS[currency]
     marketing = rates["marketing"]  # an unknown (drifted) category is billed like marketing
     categories = []
-    cells = []
+    cells: list[int] = []
     quantity = free_tier = free_entry_point = price = 0
     for category, q, ft, fe in row.counts:
         paid = q - ft - fe
