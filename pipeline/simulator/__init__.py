@@ -7,6 +7,13 @@ with run_simulator(SimulatorOptions(seed=7, clients=25)) as sim:
 
 from .options import Faults, SimulatorOptions
 from .requestlog import RequestRecord
-from .server import Simulator, run_simulator
+from .server import ChannelFacts, Simulator, run_simulator
 
-__all__ = ["Faults", "RequestRecord", "Simulator", "SimulatorOptions", "run_simulator"]
+__all__ = [
+    "ChannelFacts",
+    "Faults",
+    "RequestRecord",
+    "Simulator",
+    "SimulatorOptions",
+    "run_simulator",
+]

@@ -88,6 +88,7 @@ class Simulator:
         return sorted(self._runtime.world.clients)
 
     def channel_app_ids(self, client_id: str) -> list[str]:
+        """Every channel of the client, hidden from the listings or not (channels() says)."""
         return sorted(ch.app_id for ch in self._runtime.world.channels_of(client_id))
 
     def set_today(self, today: date) -> None:
@@ -100,6 +101,7 @@ class Simulator:
         return self._runtime.client(client_id).currency
 
     def channel_count(self) -> int:
+        """Every channel of every client, hidden from the listings or not."""
         return sum(len(self._runtime.world.channels_of(c)) for c in self._runtime.world.clients)
 
     def payment_mode(self, client_id: str) -> Literal["partner", "direct"]:
