@@ -22,6 +22,15 @@ def _date_argument(text: str) -> date:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _month_argument(text: str) -> date:
+    from pipeline.finance import parse_month
+
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 class _OneLineErrors(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line that points to --help."""
 
@@ -58,6 +67,18 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("sql", help='e.g. "select * from usage_monthly_by_client limit 10"')
     query.add_argument("--warehouse", type=Path, help="DuckDB file (default: PIPELINE_WAREHOUSE)")
     query.add_argument("--rows", type=int, default=50, help="rows to print (default 50)")
+    report = commands.add_parser(
+        "report",
+        help="write the month's finance report (HTML) and statement workbook, print their paths",
+        description="Writes usage-report-YYYY-MM.html (self-contained: charts inline, opens "
+        "offline) and statement-YYYY-MM.xlsx (one sheet per currency) under PIPELINE_REPORT_DIR, "
+        "after loading the current PIPELINE_MARKUPS and finance settings into the warehouse.",
+    )
+    report.add_argument(
+        "--month",
+        type=_month_argument,
+        help="YYYY-MM (default: the latest calendar month that has ended and has a fetched day)",
+    )
     commands.add_parser(
         "simulator",
         add_help=False,
@@ -84,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo()
         if args.command == "query":
             return _query(args.sql, args.warehouse, args.rows, read_environment())
+        if args.command == "report":
+            from pipeline.report.command import run_report
+
+            return run_report(read_environment(), args.month)
         from pipeline.refresh import run_refresh
 
         return run_refresh(read_environment(), args.start, args.end)
