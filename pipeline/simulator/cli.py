@@ -21,7 +21,9 @@ FAULT_HELP = """faults (repeatable): 5xx=N[:LEN] a burst of LEN 5xx every N requ
 drop=N close the connection mid-body every N requests; slow=N[:SECONDS] answer late;
 429=N forced 429; token-expiry=N revoke bearer tokens; drift unknown usage category and
 missing optional fields; vanish=CLIENT_ID[,CLIENT_ID...] balance answers 404 for those
-clients. N counts requests to the balance and list endpoints."""
+clients; hide_channel=APP_ID[,APP_ID...] the channel listings leave out those channels
+while their usage still counts in their client's totals (and answers their app_id filter).
+N counts requests to the balance and list endpoints."""
 
 
 def serve(argv: list[str] | None = None) -> int:
@@ -119,6 +121,19 @@ def _parser() -> argparse.ArgumentParser:
         default=defaults.token_ttl_seconds,
         help="bearer token lifetime in seconds (default %(default)s)",
     )
+    add(
+        "--partner-currencies",
+        default=",".join(defaults.partner_currencies),
+        help="the partner's prepaid top-up currencies, comma-separated ISO codes "
+        "(default %(default)s)",
+    )
+    add(
+        "--partner-balance-shape",
+        choices=("auto", "object", "list"),
+        default=defaults.partner_balance_shape,
+        help="GET /partners/{id}/balance body: auto is one object with one currency and a "
+        "list with several; list is a list even of one (default %(default)s)",
+    )
     add("--fault", action="append", default=[], metavar="KIND[=SPEC]", help="see below")
     return parser
 
@@ -144,6 +159,10 @@ def _options(args: argparse.Namespace, env: Mapping[str, str | None]) -> Simulat
         latency_seconds=args.latency,
         host=args.host,
         port=args.port,
+        partner_currencies=tuple(
+            code.strip().upper() for code in args.partner_currencies.split(",") if code.strip()
+        ),
+        partner_balance_shape=args.partner_balance_shape,
         faults=_faults(args.fault),
         **credentials,
     )
@@ -168,6 +187,8 @@ def _faults(specs: list[str]) -> Faults:
                 fields["schema_drift"] = True
             elif kind == "vanish" and value:
                 fields["vanished_clients"] = frozenset(value.split(","))
+            elif kind in ("hide_channel", "hide-channel") and value:
+                fields["hidden_channels"] = frozenset(value.split(","))
             elif kind == "5xx":
                 fields.update(error_burst_every=int(every), error_burst_length=int(extra or 1))
             elif kind == "slow":

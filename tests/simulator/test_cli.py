@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from pipeline.simulator import Faults
-from pipeline.simulator.cli import _faults
+from pipeline.simulator.cli import _faults, _options, _parser
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,13 +88,29 @@ def test_credentials_from_a_dotenv_file_are_used_but_never_printed(tmp_path):
             ["drift", "vanish=aCL,bCL"],
             Faults(schema_drift=True, vanished_clients=frozenset({"aCL", "bCL"})),
         ),
+        (["hide_channel=123456,654321"], Faults(hidden_channels=frozenset({"123456", "654321"}))),
     ],
 )
 def test_fault_options_become_faults(specs, expected):
     assert _faults(specs) == expected
 
 
-@pytest.mark.parametrize("spec", ["5xx=often", "vanish=", "teleport=3", "drop"])
+@pytest.mark.parametrize("spec", ["5xx=often", "vanish=", "hide_channel=", "teleport=3", "drop"])
 def test_a_bad_fault_option_is_refused(spec):
     with pytest.raises(ValueError, match="bad --fault"):
         _faults([spec])
+
+
+def test_partner_balance_options_reach_the_simulator_options():
+    args = _parser().parse_args(
+        ["--partner-currencies", "eur, usd", "--partner-balance-shape", "list"]
+    )
+    opts = _options(args, {})
+    assert opts.partner_currencies == ("EUR", "USD")
+    assert opts.partner_balance_shape == "list"
+
+
+def test_help_documents_the_channel_and_partner_balance_options():
+    text = _parser().format_help()
+    for option in ("--partner-currencies", "--partner-balance-shape", "hide_channel=APP_ID"):
+        assert option in text
