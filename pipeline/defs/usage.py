@@ -1,80 +1,28 @@
-"""The usage facts: one single-run backfill fetches every client's balance windows for a day range,
-keeps the raw responses, flattens them and replaces exactly that range in the warehouse."""
+"""The usage facts: one single-run backfill over a day range, fetched and saved in batches of
+clients (usage_batches.py), published at once, then checked."""
 
-import asyncio
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
+from datetime import date
 
 import dagster as dg
-import polars as pl
 
 from pipeline.defs.directory import WAREHOUSE_POOL
 from pipeline.defs.metadata import api_effort, preview
 from pipeline.defs.partitions import days_of
-from pipeline.defs.progress import WindowProgress
 from pipeline.defs.resources import PipelineRuntime
-from pipeline.partner_api import (
-    BalanceWindow,
-    PartnerApiClient,
-    PartnerApiError,
-    UsageFetch,
-    split_windows,
-)
-from pipeline.transform import (
-    RawBalance,
-    UsageFrames,
-    balance_snapshots_frame,
-    raw_responses_frame,
-    usage_frames,
-)
-from pipeline.warehouse import (
-    LoadResult,
-    Warehouse,
-    coverage_frame,
-    current_client_ids,
-    load_usage,
-)
+from pipeline.defs.usage_batches import UsageRun, fetch_usage_in_batches
+from pipeline.warehouse import Warehouse, current_client_ids
 from pipeline.warehouse.quality import coverage_gaps, usage_family_mismatches
 
 COVERAGE_CHECK = "every_client_and_day_fetched"
 FAMILIES_CHECK = "categories_add_up_to_totals"
 
 
-@dataclass(frozen=True)
-class UsageLoad:
-    """What one run fetched and loaded, for its metadata and checks."""
-
-    client_ids: list[str]
-    failures: dict[str, PartnerApiError]
-    frames: UsageFrames
-    loaded: LoadResult
-    api_stats: dict[str, int | float]
-
-
-async def _fetch_usage(
-    runtime: PipelineRuntime,
-    client_ids: Sequence[str],
-    start: date,
-    end: date,
-    progress: WindowProgress,
-) -> tuple[UsageFetch, dict[str, int | float]]:
-    async with PartnerApiClient(runtime.api_config) as api:
-        fetch = await api.fetch_usage(client_ids, start, end, on_window_done=progress.window_done)
-        return fetch, api.stats.as_dict()
-
-
-def _latest_window_per_client(windows: Sequence[BalanceWindow]) -> list[RawBalance]:
-    """Balance and renewal are a client's current state: one observation per client and run."""
-    latest: dict[str, BalanceWindow] = {}
-    for window in windows:
-        if (
-            window.client_id not in latest
-            or window.fetched_at > latest[window.client_id].fetched_at
-        ):
-            latest[window.client_id] = window
-    return [RawBalance(w.client_id, w.raw_text, w.fetched_at) for w in latest.values()]
+class UsageConfig(dg.Config):
+    resume: bool = False
+    """Finish an interrupted run of the same range: clients it already saved are not fetched
+    again. Off, every day is fetched again (recent figures get revised)."""
 
 
 def _listed_clients(warehouse: Warehouse) -> list[str]:
@@ -83,92 +31,71 @@ def _listed_clients(warehouse: Warehouse) -> list[str]:
         with warehouse.read() as con:
             client_ids = current_client_ids(con)
     if not client_ids:
-        raise dg.Failure("no clients in the warehouse: materialize the `clients` asset first")
+        raise dg.Failure(
+            "the clients table is empty: the `clients` asset (directory_refresh) must load a "
+            "listing before usage can be fetched"
+        )
     return client_ids
 
 
-def fetch_and_load(
-    runtime: PipelineRuntime, start: date, end: date, report: Callable[[str], None]
-) -> UsageLoad:
-    """Fetch every listed client's usage for [start, end] and replace that range in the warehouse,
-    for the clients that came back whole; a failed client keeps its previous rows."""
-    client_ids = _listed_clients(runtime.warehouse)
-    windows_per_client = len(split_windows(start, end, runtime.api_config.window_days))
-    progress = WindowProgress(len(client_ids) * windows_per_client, report)
-    fetch, stats = asyncio.run(_fetch_usage(runtime, client_ids, start, end, progress))
-    # A failed client's earlier windows came back, but its range is incomplete: load none of it.
-    windows = [w for w in fetch.windows if w.client_id not in fetch.failures]
-    fetched = sorted(set(client_ids) - set(fetch.failures))
-    frames = usage_frames([RawBalance(w.client_id, w.raw_text, w.fetched_at) for w in windows])
-    loaded = load_usage(
-        runtime.warehouse,
-        start=start,
-        end=end,
-        client_ids=fetched,
-        daily=frames.daily,
-        by_category=frames.by_category,
-        coverage=coverage_frame(fetched, start, end, datetime.now(UTC)),
-        snapshots=balance_snapshots_frame(_latest_window_per_client(windows)),
-        raw=raw_responses_frame(windows),
-    )
-    return UsageLoad(client_ids, dict(fetch.failures), frames, loaded, stats)
-
-
-def _failure(run: UsageLoad) -> dg.Failure:
-    problems = "\n".join(str(error) for error in run.failures.values())
+def _failure(run: UsageRun) -> dg.Failure:
+    problems = "\n".join(run.failures.values())
     loaded = len(run.client_ids) - len(run.failures)
     return dg.Failure(
-        f"{len(run.failures)} of {len(run.client_ids)} clients could not be fetched; the other "
-        f"{loaded} were loaded. Re-run the range to complete it.\n{problems}",
+        f"{len(run.failures)} of {len(run.client_ids)} clients could not be loaded; the other "
+        f"{loaded} were. Re-run the range with --resume to fetch only those.\n{problems}",
         metadata=api_effort(run.api_stats),
     )
 
 
-def _values(frame: pl.DataFrame, column: str) -> str:
-    return ", ".join(sorted(frame[column].unique().to_list()))
-
-
 def _materializations(
-    run: UsageLoad, start: date, end: date, seconds: float
+    run: UsageRun, start: date, end: date, seconds: float
 ) -> Iterator[dg.MaterializeResult]:
+    published = {
+        f"{table}.{what}": count
+        for what, counts in run.published.items()
+        for table, count in sorted(counts.items())
+    }
     common = {
         "clients": len(run.client_ids),
+        "clients_failed": len(run.failures),
+        "clients_resumed": run.resumed,
+        "batches": run.batches,
         "days": (end - start).days + 1,
         "first_day": start.isoformat(),
         "last_day": end.isoformat(),
         **api_effort(run.api_stats),
         "duration_seconds": round(seconds, 3),
-        **run.loaded.as_metadata(),
+        **published,
     }
-    for key, frame, column, label in (
-        ("usage_daily", run.frames.daily, "currency", "currencies"),
-        ("usage_by_category", run.frames.by_category, "category", "categories"),
-    ):
+    for key in ("usage_daily", "usage_by_category"):
         yield dg.MaterializeResult(
-            asset_key=key,
-            metadata={
-                "rows": frame.height,
-                label: _values(frame, column),
-                **common,
-                "preview": preview(frame),
-            },
+            asset_key=key, metadata={"rows_saved": run.rows.get(key, 0), **common}
         )
 
 
-def _checks(warehouse: Warehouse, start: date, end: date) -> Iterator[dg.AssetCheckResult]:
+def _checks(
+    warehouse: Warehouse, start: date, end: date, failures: dict[str, str]
+) -> Iterator[dg.AssetCheckResult]:
     with warehouse.read() as con:
         gaps = coverage_gaps(con, start, end)
         mismatches = usage_family_mismatches(con, start, end)
-    for name, problems, label in (
-        (COVERAGE_CHECK, gaps, "missing_client_days"),
-        (FAMILIES_CHECK, mismatches, "mismatched_rows"),
-    ):
-        yield dg.AssetCheckResult(
-            check_name=name,
-            asset_key="usage_daily",
-            passed=problems.height == 0,
-            metadata={label: problems.height, "sample": preview(problems)},
-        )
+    yield dg.AssetCheckResult(
+        check_name=COVERAGE_CHECK,
+        asset_key="usage_daily",
+        passed=gaps.height == 0,
+        metadata={
+            "missing_client_days": gaps.height,
+            "clients_failed": ", ".join(sorted(failures)) or "none",
+            "sample": preview(gaps),
+        },
+    )
+    yield dg.AssetCheckResult(
+        check_name=FAMILIES_CHECK,
+        asset_key="usage_daily",
+        passed=mismatches.height == 0,
+        metadata={"mismatched_rows": mismatches.height, "sample": preview(mismatches)},
+    )
 
 
 def usage_asset(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition:
@@ -211,15 +138,23 @@ def usage_asset(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition
         required_resource_keys={"runtime"},
     )
     def usage(
-        context: dg.AssetExecutionContext,
+        context: dg.AssetExecutionContext, config: UsageConfig
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         runtime: PipelineRuntime = context.resources.runtime
         start, end = days_of(context.partition_time_window)
         began = time.monotonic()
-        run = fetch_and_load(runtime, start, end, runtime.progress or context.log.info)
+        run = fetch_usage_in_batches(
+            runtime,
+            _listed_clients(runtime.warehouse),
+            start,
+            end,
+            resume=config.resume,
+            report=runtime.progress or context.log.info,
+        )
+        # What loaded is published and reported even when some clients failed.
+        yield from _materializations(run, start, end, time.monotonic() - began)
+        yield from _checks(runtime.warehouse, start, end, run.failures)
         if run.failures:
             raise _failure(run)
-        yield from _materializations(run, start, end, time.monotonic() - began)
-        yield from _checks(runtime.warehouse, start, end)
 
     return usage

@@ -15,14 +15,20 @@ from pipeline.warehouse.loads import (
     load_usage,
 )
 from pipeline.warehouse.partner import load_partner_balance
-from pipeline.warehouse.queries import current_client_ids, range_summary
-from pipeline.warehouse.raw_landing import RawLanding
+from pipeline.warehouse.queries import (
+    current_client_ids,
+    range_summary,
+    replay_fetches,
+    stored_bodies,
+)
+from pipeline.warehouse.raw_landing import REQUEST_KEY, RawLanding
 from pipeline.warehouse.schema import DEFAULT_SQL_DIR, ensure_schema
 from pipeline.warehouse.store import Warehouse
 from pipeline.warehouse.views import create_views
 
 __all__ = [
     "DEFAULT_SQL_DIR",
+    "REQUEST_KEY",
     "ExportResult",
     "LoadResult",
     "RawLanding",
@@ -41,4 +47,6 @@ __all__ = [
     "load_partner_balance",
     "load_usage",
     "range_summary",
+    "replay_fetches",
+    "stored_bodies",
 ]

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import duckdb
 import polars as pl
 
+from pipeline.warehouse.history import current_ids
+
 
 def current_client_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The clients of the latest full listing, the ones whose usage a run fetches."""
-    return [
-        client_id
-        for (client_id,) in con.execute(
-            "SELECT client_id FROM clients ORDER BY client_id"
-        ).fetchall()
-    ]
+    return current_ids(con, "clients")
 
 
 def range_summary(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pl.DataFrame:
@@ -28,4 +26,42 @@ def range_summary(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pl.
         GROUP BY currency ORDER BY currency
         """,
         params=[start, end],
+    ).pl()
+
+
+def stored_bodies(
+    con: duckdb.DuckDBPyConnection, client_ids: Sequence[str], first: date, last: date
+) -> pl.DataFrame:
+    """Bodies already on disk for these clients' requests starting in [first, last]: request key,
+    body_sha256 and the landing file holding it (what a new answer is compared with)."""
+    con.register("batch_clients", pl.DataFrame({"client_id": list(client_ids)}))
+    try:
+        return con.sql(
+            """
+            SELECT client_id, granularity, app_id, window_start, window_end, body_sha256,
+                   min(body_file) AS body_file
+            FROM raw_balance_fetches
+            WHERE window_start BETWEEN ? AND ?
+              AND client_id IN (SELECT client_id FROM batch_clients)
+            GROUP BY ALL
+            """,
+            params=[first, last],
+        ).pl()
+    finally:
+        con.unregister("batch_clients")
+
+
+def replay_fetches(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pl.DataFrame:
+    """Every logged day-granularity answer of a client (not of one channel) overlapping
+    [start, end]: what a replay of that range reads back."""
+    return con.sql(
+        """
+        SELECT client_id, granularity, app_id, window_start, window_end, fetched_at,
+               body_sha256, body_file
+        FROM raw_balance_fetches
+        WHERE granularity = 'day' AND app_id = ''
+          AND window_start <= ? AND window_end >= ?
+        ORDER BY client_id, fetched_at
+        """,
+        params=[end, start],
     ).pl()

@@ -12,7 +12,12 @@ FRAMES = {
     "usage_daily": schemas.USAGE_DAILY_FRAME,
     "usage_by_category": schemas.USAGE_BY_CATEGORY_FRAME,
     "balance_snapshots": schemas.BALANCE_SNAPSHOTS,
-    "raw_balance_responses": schemas.RAW_BALANCE_RESPONSES,
+    # the fetch log: an answer's row without its body, with the landing file that holds it
+    "raw_balance_fetches": pl.Schema(
+        {**{k: v for k, v in schemas.RAW_BALANCE_ANSWERS.items() if k != "body"}}
+        | {"body_file": pl.String}
+    ),
+    "usage_monthly_api": schemas.USAGE_MONTHLY_API,
     "clients": schemas.CLIENTS,
     "channels": schemas.CHANNELS,
 }

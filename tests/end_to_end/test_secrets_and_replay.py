@@ -15,9 +15,9 @@ from end_to_end.stack import YESTERDAY, small_options, stack_env
 
 import pipeline.demo as demo
 from pipeline.definitions import build_definitions
-from pipeline.refresh import execute_refresh
+from pipeline.refresh import execute_refresh, run_replay
 from pipeline.simulator import run_simulator
-from pipeline.transform import RawBalance, usage_frames
+from pipeline.warehouse import Warehouse
 
 START = YESTERDAY - timedelta(days=12)
 
@@ -63,30 +63,39 @@ def test_no_secret_reaches_tables_exports_logs_or_dagster_events(tmp_path: Path,
         assert leaks == [], f"secret in {where}"
 
 
-def test_raw_responses_replay_to_exactly_the_loaded_usage(stack) -> None:
+def test_replay_rebuilds_the_range_from_raw_files_without_calling_the_api(stack, monkeypatch):
     assert stack.refresh(START, YESTERDAY).success
     assert stack.refresh(START, START + timedelta(days=3)).success  # overlapping raw responses
+    loaded = warehouse_usage(stack.warehouse, START, YESTERDAY)
+    with Warehouse(stack.warehouse).write() as con:  # a transform bug would have left this
+        con.execute("DELETE FROM usage_daily; DELETE FROM usage_by_category")
+    requests_before = len(stack.sim.requests)
 
+    monkeypatch.setenv("DAGSTER_HOME", str(stack.tmp))
+    env = {**stack.env, "PIPELINE_BATCH_CLIENTS": "3"}  # 8 clients: three batches
+    assert run_replay(env, START, YESTERDAY) == 0
+
+    assert len(stack.sim.requests) == requests_before
+    assert warehouse_usage(stack.warehouse, START, YESTERDAY) == loaded
+
+
+def test_a_byte_identical_refetch_logs_its_time_but_stores_no_body_again(stack) -> None:
+    # Days long past are final: fetching them again returns the same bytes.
+    first, last = YESTERDAY - timedelta(days=60), YESTERDAY - timedelta(days=45)
+    assert stack.refresh(first, last).success
+    raw_dir = stack.warehouse.parent / "raw"
+    files_before = sorted(raw_dir.rglob("*.parquet"))
+    assert stack.refresh(first, last).success
+
+    assert sorted(raw_dir.rglob("*.parquet")) == files_before
     with duckdb.connect(str(stack.warehouse), read_only=True) as con:
-        raw = con.execute(
-            "select client_id, response_text, fetched_at from raw_balance_responses"
-        ).fetchall()
-    replayed = usage_frames([RawBalance(c, text, at) for c, text, at in raw])
-
-    loaded_daily, loaded_categories = warehouse_usage(stack.warehouse, START, YESTERDAY)
-    daily = {
-        (r["client_id"], r["usage_date"]): (
-            r["quantity"],
-            r["paid_quantity"],
-            r["free_quantity"],
-            r["free_tier"],
-            r["free_entry_point"],
-            r["total_price"],
-        )
-        for r in replayed.daily.iter_rows(named=True)
-    }
-    assert daily == loaded_daily
-    assert replayed.by_category.height == len(loaded_categories)
+        fetches, bodies, times = con.execute(
+            "select count(*), count(distinct (client_id, window_start, granularity, body_sha256)),"
+            " count(distinct fetched_at) from raw_balance_fetches"
+        ).fetchone()
+    assert fetches == 2 * bodies and times > bodies
+    stored = pl.read_parquet(files_before)
+    assert stored.height == bodies
 
 
 def test_demo_builds_a_warehouse_and_says_how_to_query_it(tmp_path, monkeypatch, capsys) -> None:

@@ -198,6 +198,10 @@ def test_load_result_as_metadata_is_flat(wh):
 
 
 def test_empty_frames_of_the_interface_schema_load(wh):
-    empty = {"daily": frame(DAILY, []), "snapshots": frame(SNAPSHOTS, []), "raw_fetches": frame(RAW, [])}
+    empty = {
+        "daily": frame(DAILY, []),
+        "snapshots": frame(SNAPSHOTS, []),
+        "raw_fetches": frame(RAW, []),
+    }
     kwargs = usage_load([], D[0], D[0], []) | empty
     assert load_usage(wh, **kwargs).inserted["usage_daily"] == 0

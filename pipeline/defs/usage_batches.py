@@ -1,0 +1,224 @@
+"""A usage run in batches of clients: fetch → raw → transform → journal, one batch at a time,
+then one publish. Memory is bounded by the batch; a killed run loses at most the batch in flight,
+and a resumed run skips the clients its journal already holds.
+
+`replay` goes the same way from the raw landing files instead of the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+
+from pipeline.defs.progress import WindowProgress
+from pipeline.defs.resources import PipelineRuntime
+from pipeline.defs.usage_plan import months_of, usage_requests
+from pipeline.interrupts import run_async
+from pipeline.partner_api import BalanceWindow, PartnerApiClient, UsageFetch
+from pipeline.transform import BatchFrames, batch_frames, raw_answers_frame
+from pipeline.warehouse import (
+    REQUEST_KEY,
+    RawLanding,
+    RunJournal,
+    Warehouse,
+    coverage_frame,
+    replay_fetches,
+    stored_bodies,
+)
+
+Report = Callable[[str], None]
+
+
+@dataclass
+class UsageRun:
+    """What one run (or replay) of a range saved and published, for metadata and checks."""
+
+    client_ids: list[str]
+    failures: dict[str, str] = field(default_factory=dict)
+    """Per client not loaded: one line saying why."""
+    resumed: int = 0
+    """Clients an interrupted run had saved, not fetched again."""
+    batches: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    """Rows saved per table by this run's batches."""
+    published: dict[str, dict[str, int]] = field(default_factory=dict)
+    api_stats: dict[str, int | float] = field(default_factory=dict)
+
+    def add_rows(self, counts: dict[str, int]) -> None:
+        for table, count in counts.items():
+            self.rows[table] = self.rows.get(table, 0) + count
+
+
+def fetch_usage_in_batches(
+    runtime: PipelineRuntime,
+    client_ids: Sequence[str],
+    start: date,
+    end: date,
+    *,
+    resume: bool,
+    report: Report,
+) -> UsageRun:
+    """Fetch every client's usage of [start, end] batch by batch into the run's journal, then
+    publish it. The journal is removed only when every client was loaded."""
+    wh = runtime.warehouse
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    requests = usage_requests(start, end, runtime.api_config.window_days, yesterday)
+    months = months_of(requests)
+    run = UsageRun(list(client_ids))
+    with RunJournal.open(wh, "run", start, end, resume=resume) as journal:
+        saved = journal.saved_clients() & set(client_ids)
+        run.resumed = len(saved)
+        todo = [cid for cid in client_ids if cid not in saved]
+        if run.resumed:
+            report(f"usage: resuming, {run.resumed} clients already saved by an interrupted run")
+        progress = WindowProgress(len(todo) * len(requests), report)
+        landing = RawLanding(runtime.settings.raw_dir)
+
+        async def fetch_all() -> None:
+            async with PartnerApiClient(runtime.api_config) as api:
+                for batch in _batches(todo, runtime.settings.batch_clients):
+                    plans = {cid: requests for cid in batch}
+                    fetch = await api.fetch_planned(plans, progress.window_done)
+                    # Between batches nothing is in flight, so the event loop may block here.
+                    _save_fetched(wh, landing, journal, run, batch, fetch, months, start, end)
+                    report(f"usage: batch {run.batches} saved ({len(batch)} clients)")
+                run.api_stats = api.stats.as_dict()
+
+        run_async(fetch_all())
+        _publish(journal, wh, run)
+    return run
+
+
+def _save_fetched(
+    wh: Warehouse,
+    landing: RawLanding,
+    journal: RunJournal,
+    run: UsageRun,
+    batch: Sequence[str],
+    fetch: UsageFetch,
+    months: Sequence[date],
+    start: date,
+    end: date,
+) -> None:
+    raw = raw_answers_frame(fetch.windows)
+    fetches = landing.land(raw, _stored(wh, batch, raw))
+    answers = [w for w in fetch.windows if w.client_id not in fetch.failures]
+    frames = batch_frames(answers)
+    failures = {cid: str(error) for cid, error in fetch.failures.items()}
+    failures |= {cid: str(error) for cid, error in frames.failures.items()}
+    loaded = [cid for cid in batch if cid not in failures]
+    fetched_months = pl.DataFrame(
+        [(cid, month) for cid in loaded for month in months],
+        schema={"client_id": pl.String, "month": pl.Date},
+        orient="row",
+    )
+    tables = _usage_tables(frames, loaded, start, end)
+    tables |= {"usage_monthly_api": frames.monthly, "raw_balance_fetches": fetches}
+    run.add_rows(journal.save_batch(loaded, tables, fetched_months))
+    run.failures |= failures
+    run.batches += 1
+
+
+def _usage_tables(
+    frames: BatchFrames, loaded: Sequence[str], start: date, end: date
+) -> dict[str, pl.DataFrame]:
+    return {
+        "usage_daily": frames.usage.daily,
+        "usage_by_category": frames.usage.by_category,
+        "usage_coverage": coverage_frame(loaded, start, end, datetime.now(UTC)),
+        "balance_snapshots": frames.snapshots,
+    }
+
+
+def _stored(wh: Warehouse, batch: Sequence[str], raw: pl.DataFrame) -> pl.DataFrame:
+    if not wh.exists() or raw.is_empty():
+        return raw.head(0).select(*REQUEST_KEY, "body_sha256", body_file=pl.lit(None, pl.String))
+    with wh.read() as con:
+        return stored_bodies(con, batch, raw["window_start"].min(), raw["window_start"].max())
+
+
+def replay_in_batches(
+    runtime: PipelineRuntime, start: date, end: date, *, resume: bool, report: Report
+) -> UsageRun:
+    """Rebuild usage of [start, end] from the raw landing files, without calling the API: for
+    each client, the days its logged answers cover are replaced by what they say."""
+    wh = runtime.warehouse
+    with wh.read() as con:
+        logged = replay_fetches(con, start, end)
+    landing = RawLanding(runtime.settings.raw_dir)
+    run = UsageRun(sorted(set(logged["client_id"].to_list())))
+    with RunJournal.open(wh, "replay", start, end, resume=resume) as journal:
+        saved = journal.saved_clients()
+        run.resumed = len(saved & set(run.client_ids))
+        todo = [cid for cid in run.client_ids if cid not in saved]
+        for batch in _batches(todo, runtime.settings.batch_clients):
+            fetches = logged.filter(pl.col("client_id").is_in(batch))
+            answers = _answers(fetches, landing.bodies(fetches))
+            frames = batch_frames(answers)
+            run.failures |= {cid: str(error) for cid, error in frames.failures.items()}
+            loaded = [cid for cid in batch if cid not in frames.failures]
+            tables = _usage_tables(frames, loaded, start, end)
+            tables["usage_coverage"] = _replayed_days(fetches, loaded, start, end)
+            tables = {name: _within(frame, start, end) for name, frame in tables.items()}
+            del tables["balance_snapshots"]  # observations already logged when fetched
+            run.add_rows(journal.save_batch(loaded, tables))
+            run.batches += 1
+            report(f"replay: batch {run.batches} saved ({len(batch)} clients)")
+        _publish(journal, wh, run)
+    return run
+
+
+def _answers(fetches: pl.DataFrame, bodies: pl.DataFrame) -> list[BalanceWindow]:
+    joined = fetches.join(bodies, on="body_sha256", how="left")
+    return [
+        BalanceWindow(
+            client_id=row["client_id"],
+            start=row["window_start"],
+            end=row["window_end"],
+            granularity=row["granularity"],
+            content=row["body"],
+            fetched_at=row["fetched_at"],
+        )
+        for row in joined.iter_rows(named=True)
+    ]
+
+
+def _replayed_days(
+    fetches: pl.DataFrame, loaded: Sequence[str], start: date, end: date
+) -> pl.DataFrame:
+    """usage_coverage of a replay: each loaded client's days its answers cover, in range."""
+    return (
+        fetches.filter(pl.col("client_id").is_in(list(loaded)))
+        .select(
+            "client_id",
+            pl.date_ranges(
+                pl.max_horizontal("window_start", pl.lit(start)),
+                pl.min_horizontal("window_end", pl.lit(end)),
+            ).alias("usage_date"),
+            "fetched_at",
+        )
+        .explode("usage_date")
+        .group_by("client_id", "usage_date")
+        .agg(pl.col("fetched_at").max())
+        .sort("client_id", "usage_date")
+    )
+
+
+def _within(frame: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
+    if "usage_date" not in frame.columns:
+        return frame
+    return frame.filter(pl.col("usage_date").is_between(start, end))
+
+
+def _publish(journal: RunJournal, wh: Warehouse, run: UsageRun) -> None:
+    run.published = journal.publish(wh)
+    if not run.failures:
+        journal.remove()
+
+
+def _batches(client_ids: Sequence[str], size: int) -> Iterator[list[str]]:
+    for first in range(0, len(client_ids), size):
+        yield list(client_ids[first : first + size])
