@@ -225,7 +225,8 @@ def test_a_client_failing_midway_keeps_its_rows_and_the_others_load(stack: Stack
         if r.path.endswith("/info/balance")
     )
     assert statuses[True, 200] >= 1 and statuses[True, 404] == 1  # it failed midway
-    assert statuses[False, 200] == REQUESTS_PER_CLIENT * others  # the others were fetched again, whole
+    # the others were fetched again, whole
+    assert statuses[False, 200] == REQUESTS_PER_CLIENT * others
     assert warehouse_usage(stack.warehouse, START, YESTERDAY) == before
 
 
