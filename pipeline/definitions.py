@@ -8,6 +8,7 @@ import dagster as dg
 
 from pipeline.defs.checks import usage_checks
 from pipeline.defs.directory import directory_assets
+from pipeline.defs.finance import FINANCE_ASSETS, finance_inputs, finance_report
 from pipeline.defs.partitions import daily_partitions
 from pipeline.defs.publish import parquet_exports, reporting_views
 from pipeline.defs.resources import PipelineRuntime, Progress
@@ -27,7 +28,10 @@ STAGED_JOBS = {
         "Usage for a day range (one run per range).",
         ["usage_daily", "usage_by_category"],
     ),
-    "publish": ("Reporting views and parquet exports.", ["reporting_views", "parquet_exports"]),
+    "publish": (
+        "Reporting views, parquet exports and the finance report.",
+        ["reporting_views", "parquet_exports", *FINANCE_ASSETS],
+    ),
 }
 
 
@@ -44,7 +48,14 @@ def build_definitions(env: Mapping[str, str], progress: Progress | None = None) 
         for name, (text, keys) in STAGED_JOBS.items()
     ]
     return dg.Definitions(
-        assets=[*directory_assets, usage_asset(partitions), reporting_views, parquet_exports],
+        assets=[
+            *directory_assets,
+            usage_asset(partitions),
+            reporting_views,
+            parquet_exports,
+            finance_inputs,
+            finance_report,
+        ],
         asset_checks=usage_checks,
         jobs=[refresh, *staged],
         schedules=[daily_refresh_schedule(REFRESH_JOB, settings.start_date, settings.refetch_days)],

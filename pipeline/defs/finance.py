@@ -9,6 +9,9 @@ from pipeline.defs.resources import PipelineRuntime
 from pipeline.finance import refresh_finance_inputs
 from pipeline.report import ReportError, build_report
 
+# The asset keys of this module, for the publish job.
+FINANCE_ASSETS = ["client_markups", "finance_settings", "finance_report"]
+
 
 @dg.multi_asset(
     specs=[
