@@ -42,6 +42,7 @@ def demo_environment(
             "D360_API_KEY": api_key,
             "PIPELINE_WAREHOUSE": str(DEMO_DIR / "warehouse.duckdb"),
             "PIPELINE_EXPORT_DIR": str(DEMO_DIR / "export"),
+            "PIPELINE_REPORT_DIR": str(DEMO_DIR / "reports"),
             "PIPELINE_START_DATE": first_day.isoformat(),
             "PIPELINE_WINDOW_DAYS": str(DEMO_WINDOW_DAYS),
         }
@@ -62,14 +63,25 @@ def run_demo() -> int:
         env = demo_environment(sim.base_url, sim.partner_id, sim.api_key, first_day)
         code = run_refresh(env, first_day, yesterday)
     if code == 0:
+        # The folder started empty, so the publish run's report is the only one there.
+        report = next((DEMO_DIR / "reports").glob("usage-report-*.html"), DEMO_DIR / "reports")
         print(
-            NEXT_STEPS.format(warehouse=DEMO_DIR / "warehouse.duckdb", export=DEMO_DIR / "export")
+            NEXT_STEPS.format(
+                warehouse=DEMO_DIR / "warehouse.duckdb",
+                export=DEMO_DIR / "export",
+                report=report,
+                reports=DEMO_DIR / "reports",
+            )
         )
     return code
 
 
 NEXT_STEPS = """
 Warehouse: {warehouse}   Parquet for BI: {export}/<table>/
+Finance report (opens offline in any browser): {report}
+  with the month's statement workbook beside it; another month:
+  PIPELINE_WAREHOUSE={warehouse} PIPELINE_REPORT_DIR={reports} \\
+      .venv/bin/python -m pipeline report --month YYYY-MM
 Query it (read-only, so it never blocks the pipeline):
   .venv/bin/python -m pipeline query --warehouse {warehouse} \\
       "select * from usage_monthly_by_client order by month desc, total_price desc limit 10"
