@@ -1,7 +1,6 @@
 """The directory assets: the clients and channels listings, loaded as current state plus history,
 and the partner's own prepaid balance, snapshotted on every run."""
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import polars as pl
 
 from pipeline.defs.metadata import api_effort, preview
 from pipeline.defs.resources import PipelineRuntime
+from pipeline.interrupts import run_async
 from pipeline.partner_api import PartnerApiClient
 from pipeline.transform import channels_frame, clients_frame, partner_balance_frame
 from pipeline.warehouse import Warehouse, load_channels, load_clients, load_partner_balance
@@ -101,7 +101,7 @@ def listing_asset(listing: Listing) -> dg.AssetsDefinition:
         began = time.monotonic()
         # A listing whose pages repeat or fall short was refused by the client already; what is
         # left to doubt is a whole listing that is suddenly much shorter than the last one.
-        items, stats = asyncio.run(_call_api(runtime, listing.fetch))
+        items, stats = run_async(_call_api(runtime, listing.fetch))
         observed_at = datetime.now(UTC)
         frame = listing.to_frame(items, observed_at)
         held = _held_ids(runtime.warehouse, listing.name)
@@ -140,7 +140,7 @@ def listing_asset(listing: Listing) -> dg.AssetsDefinition:
 def partner_balance(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     runtime: PipelineRuntime = context.resources.runtime
     began = time.monotonic()
-    answer, stats = asyncio.run(_call_api(runtime, lambda api: api.fetch_partner_balance()))
+    answer, stats = run_async(_call_api(runtime, lambda api: api.fetch_partner_balance()))
     frame = partner_balance_frame(answer.content, answer.fetched_at)
     loaded = load_partner_balance(runtime.warehouse, frame)
     # Exact text, never a float: "EUR 1234.5600000000" -> "EUR 1234.56".

@@ -1,0 +1,95 @@
+"""Start-up checks: every folder a run writes to is usable before the first request, or one line.
+
+The warehouse folder is the warehouse's own check (`Warehouse.check_writable`); this module checks
+the export folder and DAGSTER_HOME, and opens the Dagster instance the CLI runs in: with telemetry
+off unless the operator's dagster.yaml says otherwise, so a fresh DAGSTER_HOME gets no banner on
+stderr and no `.telemetry/` folder.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+import yaml
+from dagster._core.instance.ref import InstanceRef
+
+from pipeline.settings import SettingsError
+from pipeline.warehouse import WarehouseError
+from pipeline.warehouse.exports import prepare_export_dir
+
+CONFIG_NAMES = ("dagster.yaml", "dagster.yml")  # the names Dagster reads, in its order
+MINIMAL_CONFIG = """\
+# Written by the pipeline into an empty DAGSTER_HOME: Dagster's defaults (runs and events in
+# SQLite files here), without telemetry. Edit freely; the pipeline only writes it when missing.
+telemetry:
+  enabled: false
+"""
+
+
+def check_export_dir(export_dir: Path) -> None:
+    try:
+        prepare_export_dir(export_dir)
+    except WarehouseError as error:
+        raise SettingsError(f"PIPELINE_EXPORT_DIR={export_dir}: {error}") from None
+
+
+def check_dagster_home(home: str | Path | None) -> Path:
+    """DAGSTER_HOME as Dagster needs it (absolute, a folder), created if missing, writable."""
+    if not home:
+        raise SettingsError("DAGSTER_HOME is not set; set it to an absolute folder path")
+    path = Path(home).expanduser()
+    if not path.is_absolute():
+        raise SettingsError(f"DAGSTER_HOME={home} is not an absolute path; Dagster needs one")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        # A real write: os.access says yes to root on a read-only mount.
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise SettingsError(
+            f"DAGSTER_HOME={home} cannot be used ({error.strerror}); point it at a writable folder"
+        ) from None
+    return path
+
+
+def open_instance(home: str | Path | None) -> dg.DagsterInstance:
+    """The Dagster instance in DAGSTER_HOME; a broken one is one line, not a traceback."""
+    path = check_dagster_home(home)
+    config_file = next((path / n for n in CONFIG_NAMES if (path / n).exists()), None)
+    if config_file is None:
+        # Also spares Dagster's warning that it found no dagster.yaml.
+        config_file = path / CONFIG_NAMES[0]
+        config_file.write_text(MINIMAL_CONFIG)
+    config = _read_config(config_file)
+    overrides = {} if "telemetry" in config else {"telemetry": {"enabled": False}}
+    try:
+        return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(path), overrides=overrides))
+    except Exception as error:  # Dagster's config errors span many lines; any is the file's fault
+        raise SettingsError(
+            f"DAGSTER_HOME={home}: {config_file.name} is not a usable Dagster instance "
+            f"configuration ({_what_is_wrong(error)}); fix or remove it"
+        ) from None
+
+
+def _what_is_wrong(error: Exception) -> str:
+    # A config error's first line only says there are errors; the first of them says which,
+    # followed by the whole schema Dagster expected, which is no use on one line.
+    details = getattr(error, "errors", None)
+    text = details[0].message if details else str(error).strip() or type(error).__name__
+    return " ".join(text.partition(" Expected: ")[0].split())
+
+
+def _read_config(config_file: Path) -> dict:
+    try:
+        config = yaml.safe_load(config_file.read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        where = getattr(error, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where else ""
+        raise SettingsError(
+            f"DAGSTER_HOME: {config_file} cannot be read as YAML{at}; fix or remove it"
+        ) from None
+    if not isinstance(config, dict):
+        raise SettingsError(f"DAGSTER_HOME: {config_file} is not a YAML mapping; fix or remove it")
+    return config
