@@ -115,7 +115,7 @@ def _section(data: ReportData, s: CurrencySection) -> str:
         chart_id("categories"),
         "Cost per month by category",
         charts.category_chart(s, chart_id("categories")),
-        "Hatched: month not fully fetched.",
+        "Hatched: month not fully fetched." if not all(s.month_complete.values()) else "",
     )
     top = _figure(
         chart_id("top-clients"),
@@ -143,7 +143,7 @@ def _section(data: ReportData, s: CurrencySection) -> str:
 <div class="wide"><h3>Top clients</h3>{_top_clients(s)}</div>
 {reconciliation}
 <div><h3>Not matching in {month}</h3>{_mismatches(s)}</div>
-<div><h3>Low balance (direct-paid clients)</h3>{_low_balance(s)}</div>
+<div><h3>Low balance (direct-paid clients)</h3>{_low_balance(s, data.settings)}</div>
 <div><h3>Cost spikes in {month}</h3>{_spikes(s)}</div>
 </div></section>"""
 
@@ -238,8 +238,12 @@ def _mismatches(s: CurrencySection) -> str:
     )
 
 
-def _low_balance(s: CurrencySection) -> str:
-    return _table(
+def _low_balance(s: CurrencySection, settings: Row) -> str:
+    days = settings["low_balance_days"]
+    note = (
+        f'<p class="note">Highlighted: fewer than {days} days left at the last 7 days\' pace.</p>'
+    )
+    return note + _table(
         ["Client", "Balance ", "Per day (7 d) ", "Days left ", "Last renewal"],
         [
             [
