@@ -40,6 +40,7 @@ def test_refresh_job_holds_every_asset_and_check() -> None:
     assert keys == {
         "clients",
         "channels",
+        "partner_balance",
         "usage_daily",
         "usage_by_category",
         "reporting_views",
