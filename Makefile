@@ -27,6 +27,7 @@ test: $(STAMP)
 	$(VENV)/bin/python .ci/large_files.py
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/ruff format --check
+	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest -q
 
 bench: $(STAMP)

@@ -10,5 +10,5 @@ from pipeline.warehouse import WarehouseError
 UserError = (SettingsError, PartnerApiError, WarehouseError)
 
 
-def one_line(error: BaseException) -> str:
+def one_line(error: BaseException | str) -> str:
     return " ".join(str(error).split())

@@ -224,7 +224,7 @@ class Settings(BaseSettings):
         }
         try:
             with _only_given_values():
-                return cls(**{k: v for k, v in values.items() if v != ""})
+                return cls.model_validate({k: v for k, v in values.items() if v != ""})
         except ValidationError as exc:
             raise SettingsError(one_line(exc)) from None
 
@@ -294,12 +294,13 @@ def _problem(item: ErrorDetails) -> str:
 
 def _expected(variable: str) -> str:
     field = next((f for f in Settings.model_fields.values() if f.alias == variable), FieldInfo())
-    kind = {
+    kinds: dict[object, str] = {
         int: "a whole number",
         float: "a number",
         Decimal: "a decimal number",
         bool: _SWITCH_WORDS,
-    }.get(field.annotation, "valid")  # type: ignore[call-overload]
+    }
+    kind = kinds.get(field.annotation, "valid")
     low = high = ""
     for bound in field.metadata:
         if isinstance(bound, annotated_types.Ge):

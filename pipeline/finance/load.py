@@ -15,12 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from pipeline.finance.markups import Markup, check_markup_pct, read_markups
 from pipeline.settings import SettingsError
 from pipeline.warehouse import Warehouse
 
-MARKUPS_SCHEMA = {
+MARKUPS_SCHEMA: dict[str, pl.DataType | DataTypeClass] = {
     "client_id": pl.String,
     "valid_from": pl.Date,
     "markup_pct": pl.Decimal(9, 4),

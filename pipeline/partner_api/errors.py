@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypedDict
 
 import httpx
 
@@ -147,6 +148,15 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+class _ResponseContext(TypedDict):
+    """What every error made from a response says about where it happened."""
+
+    endpoint: str
+    client_id: str | None
+    status: int
+    developer_message: str | None
+
+
 def error_from_response(
     response: httpx.Response,
     *,
@@ -157,7 +167,7 @@ def error_from_response(
 ) -> PartnerApiError:
     """The exception that describes a non-2xx `response`."""
     status = response.status_code
-    context: dict[str, object] = {
+    context: _ResponseContext = {
         "endpoint": endpoint,
         "client_id": client_id,
         "status": status,

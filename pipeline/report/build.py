@@ -64,7 +64,7 @@ def build_report(
     )
 
 
-def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+def _write_atomically(target: Path, write: Callable[[Path], object]) -> None:
     """Write beside the target, then rename: a reader never opens half a report."""
     staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
     try:

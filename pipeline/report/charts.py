@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from typing import Any
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -45,7 +46,8 @@ PARTIAL_HATCH = "///"
 # Figure widths (inches at 96 px) of the page's columns: 1272 px split 1.25fr / 1fr, or whole.
 # Drawn at the size they are shown, all charts' text comes out the same size on screen.
 WIDE, LEFT, RIGHT = 13.2, 7.2, 5.8
-STYLE = {
+# Any keys: matplotlib types rc keys as string literals, which a dict of settings never infers.
+STYLE: dict[Any, object] = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.size": 9,
@@ -63,10 +65,15 @@ _SIZE = re.compile(r'\s+(width|height)="[\d.]+pt"')
 _amounts = FuncFormatter(lambda value, _: f"{value:,.0f}")
 
 
+def _x(day: date) -> float:
+    """A day as matplotlib's x coordinate: axvspan is typed for numbers, not dates."""
+    return float(mdates.date2num(day))
+
+
 @contextmanager
 def _figure(chart_id: str, size: tuple[float, float]) -> Iterator[Figure]:
     # A salt per chart: ids are stable from run to run and never collide between two charts.
-    with matplotlib.rc_context(STYLE | {"svg.hashsalt": chart_id}):
+    with matplotlib.rc_context({**STYLE, "svg.hashsalt": chart_id}):
         yield Figure(figsize=size, layout="constrained")
 
 
@@ -179,8 +186,8 @@ def daily_chart(section: CurrencySection, chart_id: str) -> str | None:
             ax.plot(*zip(*averaged, strict=True), color="#08306b", linewidth=1.8,
                     label="7-day average")  # fmt: skip
         for first, last in _partial_spans(days):
-            ax.axvspan(first - timedelta(hours=12), last + timedelta(hours=12), color="#fff3cd",
-                       zorder=0, label="month not fully fetched")  # fmt: skip
+            ax.axvspan(_x(first - timedelta(hours=12)), _x(last + timedelta(hours=12)),
+                       color="#fff3cd", zorder=0, label="month not fully fetched")  # fmt: skip
         ax.xaxis.set_major_locator(mdates.MonthLocator())
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
         ax.yaxis.set_major_formatter(_amounts)

@@ -139,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace, env: Mapping[str, str | None]) -> SimulatorOptions:
-    credentials = {
+    credentials: dict[str, Any] = {
         "partner_id": env.get("D360_PARTNER_ID") or "simPA",
         "api_key": env.get("D360_API_KEY") or f"sim-{secrets.token_urlsafe(18)}",
         "username": env.get("D360_USERNAME") or "partner@example.com",

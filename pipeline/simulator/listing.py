@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,10 +143,12 @@ def select(
     matching.sort(key=lambda item: item["id"])
     for key in reversed(query.sort):  # stable sorts, least significant key first
         path = key.removeprefix("-")
-        matching.sort(
-            key=lambda item, path=path: _sort_key(lookup(item, path)), reverse=key.startswith("-")
-        )
+        matching.sort(key=_sort_key_at(path), reverse=key.startswith("-"))
     return matching[query.offset : query.offset + query.limit], len(matching)
+
+
+def _sort_key_at(path: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
+    return lambda item: _sort_key(lookup(item, path))
 
 
 def _sort_key(value: Any) -> tuple[bool, Any]:

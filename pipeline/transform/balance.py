@@ -16,7 +16,7 @@ from pipeline.transform.parsing import (
     parse_balance_body,
     utc_timestamp,
 )
-from pipeline.transform.schemas import BALANCE_SNAPSHOTS
+from pipeline.transform.schemas import BALANCE_SNAPSHOTS, schema_of
 
 _REQUIRED = ("balance",)
 _MONEY = (
@@ -38,8 +38,13 @@ def balance_snapshots_frame(responses: Sequence[RawBalance]) -> pl.DataFrame:
     """
     text = pl.DataFrame(
         [_snapshot_fields(response) for response in responses],
-        schema={"client_id": pl.String, "observed_at": BALANCE_SNAPSHOTS["observed_at"]}
-        | {name: pl.String for name in BALANCE_SNAPSHOTS.names()[2:]},
+        schema=schema_of(
+            {
+                "client_id": pl.String,
+                "observed_at": BALANCE_SNAPSHOTS["observed_at"],
+                **{name: pl.String for name in BALANCE_SNAPSHOTS.names()[2:]},
+            }
+        ),
         orient="row",
     )
     # A balance may run below zero; every other figure of the answer is a non-negative amount.

@@ -14,7 +14,7 @@ import polars as pl
 
 from pipeline.transform.errors import DirectoryFormatError, show_value
 from pipeline.transform.parsing import first_problem, utc_timestamp
-from pipeline.transform.schemas import CHANNELS, CLIENTS, UTC_TIMESTAMP
+from pipeline.transform.schemas import CHANNELS, CLIENTS, UTC_TIMESTAMP, schema_of
 
 Path = tuple[str, ...]
 
@@ -66,7 +66,7 @@ def clients_frame(clients: Sequence[Mapping[str, Any]], observed_at: datetime) -
 def channels_frame(channels: Sequence[Mapping[str, Any]], observed_at: datetime) -> pl.DataFrame:
     """One row per channel id (the last occurrence wins), sorted by id; schema CHANNELS."""
     paths = {**CHANNEL_PATHS, "_client_fallback": _CHANNEL_CLIENT_FALLBACK}
-    schema = pl.Schema({**CHANNELS, "_client_fallback": pl.String})
+    schema = schema_of({**CHANNELS, "_client_fallback": pl.String})
     frame = _directory_frame("channel", channels, paths, schema, observed_at)
     return frame.with_columns(pl.coalesce("client_id", "_client_fallback")).drop("_client_fallback")
 
@@ -103,7 +103,7 @@ def _directory_frame(
 
 def _text_type(dtype: pl.DataType) -> pl.DataType:
     """Timestamps are read as text and parsed after (polars would not parse the `Z` forms)."""
-    return pl.String if dtype == UTC_TIMESTAMP else dtype
+    return pl.String() if dtype == UTC_TIMESTAMP else dtype
 
 
 def _nested_schema(leaves: Mapping[Path, pl.DataType]) -> dict[str, pl.DataType]:

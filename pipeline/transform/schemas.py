@@ -6,13 +6,26 @@ written from the same list (MONEY = DECIMAL(38, 10), TIMESTAMPTZ = Datetime("us"
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
+from polars.datatypes import DataTypeClass
+
+Columns = Mapping[str, pl.DataType | DataTypeClass]
+"""Column name -> polars type: a type class (pl.String) or an instance (pl.Decimal(38, 10))."""
+
+
+def schema_of(columns: Columns) -> pl.Schema:
+    """pl.Schema of `columns`. Its own parameter is a union under which mypy cannot type a literal
+    that mixes type classes and instances; this one-type parameter can."""
+    return pl.Schema(columns)
+
 
 MONEY = pl.Decimal(38, 10)
 MONEY_SCALE = 10
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
 
-USAGE_DAILY = pl.Schema(
+USAGE_DAILY = schema_of(
     {
         "client_id": pl.String,
         "usage_date": pl.Date,
@@ -26,7 +39,7 @@ USAGE_DAILY = pl.Schema(
     }
 )
 
-USAGE_BY_CATEGORY = pl.Schema(
+USAGE_BY_CATEGORY = schema_of(
     {
         "client_id": pl.String,
         "usage_date": pl.Date,
@@ -41,9 +54,9 @@ USAGE_BY_CATEGORY = pl.Schema(
 
 # usage_frames adds this to both usage frames: when the response the row came from was fetched
 # (feeds usage_coverage and tells which of two overlapping responses won).
-FETCHED_AT = pl.Schema({"fetched_at": UTC_TIMESTAMP})
+FETCHED_AT = schema_of({"fetched_at": UTC_TIMESTAMP})
 
-BALANCE_SNAPSHOTS = pl.Schema(
+BALANCE_SNAPSHOTS = schema_of(
     {
         "client_id": pl.String,
         "observed_at": UTC_TIMESTAMP,
@@ -58,7 +71,7 @@ BALANCE_SNAPSHOTS = pl.Schema(
 )
 
 # One row of the raw fetch log (table raw_balance_fetches, without body_file) plus the body.
-RAW_BALANCE_ANSWERS = pl.Schema(
+RAW_BALANCE_ANSWERS = schema_of(
     {
         "client_id": pl.String,
         "granularity": pl.String,
@@ -72,7 +85,7 @@ RAW_BALANCE_ANSWERS = pl.Schema(
     }
 )
 
-USAGE_MONTHLY_API = pl.Schema(
+USAGE_MONTHLY_API = schema_of(
     {
         "client_id": pl.String,
         "month": pl.Date,
@@ -84,7 +97,7 @@ USAGE_MONTHLY_API = pl.Schema(
     }
 )
 
-CLIENTS = pl.Schema(
+CLIENTS = schema_of(
     {
         "client_id": pl.String,
         "name": pl.String,
@@ -103,7 +116,7 @@ CLIENTS = pl.Schema(
     }
 )
 
-CHANNELS = pl.Schema(
+CHANNELS = schema_of(
     {
         "channel_id": pl.String,
         "client_id": pl.String,
@@ -127,10 +140,10 @@ CHANNELS = pl.Schema(
     }
 )
 
-PARTNER_BALANCE_SNAPSHOTS = pl.Schema(
+PARTNER_BALANCE_SNAPSHOTS = schema_of(
     {"observed_at": UTC_TIMESTAMP, "currency": pl.String, "total": MONEY}
 )
 
 # What usage_frames returns: the table columns, then fetched_at.
-USAGE_DAILY_FRAME = pl.Schema({**USAGE_DAILY, **FETCHED_AT})
-USAGE_BY_CATEGORY_FRAME = pl.Schema({**USAGE_BY_CATEGORY, **FETCHED_AT})
+USAGE_DAILY_FRAME = schema_of({**USAGE_DAILY, **FETCHED_AT})
+USAGE_BY_CATEGORY_FRAME = schema_of({**USAGE_BY_CATEGORY, **FETCHED_AT})
