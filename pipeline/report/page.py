@@ -135,7 +135,7 @@ def _section(data: ReportData, s: CurrencySection) -> str:
     )
     return f"""<section id="cur-{cur}">
 <h2><span class="currency">{cur}</span> {month}</h2>
-{_kpis(s)}
+{_kpis(s, data.status.complete)}
 <div class="grid">
 {categories}
 {top}
@@ -154,7 +154,7 @@ def _figure(chart_id: str, caption: str, svg: str | None, note: str = "") -> str
     return f'<figure id="{escape(chart_id)}"><h3>{escape(caption)}</h3>{inner}{note_html}</figure>'
 
 
-def _kpis(s: CurrencySection) -> str:
+def _kpis(s: CurrencySection, month_complete: bool) -> str:
     t, cur, partner = s.totals, s.currency, s.partner_balance
     partner_text = MISSING
     if partner and partner["total"] is not None:
@@ -164,7 +164,11 @@ def _kpis(s: CurrencySection) -> str:
         (f"Cost ({cur})", money(t["cost"])),
         (f"Billable with markup ({cur})", money(t["billable_amount"])),
         ("Clients with usage", f"{t['clients']:,}"),
-        ("Cost vs month before", change(t["cost"], t["previous_cost"])),
+        # A month still being fetched is compared with a whole one: say so where the figure is.
+        (
+            "Cost vs month before" + ("" if month_complete else " (partial month)"),
+            change(t["cost"], t["previous_cost"]),
+        ),
         (f"Partner balance ({cur})", partner_text),
     ]
     return (
