@@ -13,10 +13,17 @@ from pipeline.defs.partitions import days_of
 from pipeline.defs.resources import PipelineRuntime
 from pipeline.defs.usage_batches import UsageRun, fetch_usage_in_batches
 from pipeline.warehouse import Warehouse, current_client_ids
-from pipeline.warehouse.quality import coverage_gaps, usage_family_mismatches
+from pipeline.warehouse.quality import (
+    channel_usage_mismatches,
+    coverage_gaps,
+    unattributed_channel_usage,
+    usage_family_mismatches,
+)
 
 COVERAGE_CHECK = "every_client_and_day_fetched"
 FAMILIES_CHECK = "categories_add_up_to_totals"
+CHANNELS_CHECK = "channels_add_up_to_client_days"
+UNATTRIBUTED_CHECK = "channel_usage_is_attributed"
 
 
 class UsageConfig(dg.Config):
@@ -65,6 +72,8 @@ def _materializations(
         "first_day": start.isoformat(),
         "last_day": end.isoformat(),
         **api_effort(run.api_stats),
+        "channel_requests": run.channel_requests,
+        "unattributed_channel_rows": run.unattributed_rows,
         "duration_seconds": round(seconds, 3),
         **published,
     }
@@ -80,6 +89,8 @@ def _checks(
     with warehouse.read() as con:
         gaps = coverage_gaps(con, start, end)
         mismatches = usage_family_mismatches(con, start, end)
+        channel_mismatches = channel_usage_mismatches(con, start, end)
+        unattributed = unattributed_channel_usage(con, start, end)
     yield dg.AssetCheckResult(
         check_name=COVERAGE_CHECK,
         asset_key="usage_daily",
@@ -95,6 +106,22 @@ def _checks(
         asset_key="usage_daily",
         passed=mismatches.height == 0,
         metadata={"mismatched_rows": mismatches.height, "sample": preview(mismatches)},
+    )
+    yield dg.AssetCheckResult(
+        check_name=CHANNELS_CHECK,
+        asset_key="usage_daily",
+        passed=channel_mismatches.height == 0,
+        metadata={
+            "mismatched_client_days": channel_mismatches.height,
+            "sample": preview(channel_mismatches),
+        },
+    )
+    yield dg.AssetCheckResult(
+        check_name=UNATTRIBUTED_CHECK,
+        asset_key="usage_daily",
+        passed=unattributed.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"unattributed_rows": unattributed.height, "sample": preview(unattributed)},
     )
 
 
@@ -124,6 +151,19 @@ def usage_asset(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition
                 COVERAGE_CHECK,
                 asset="usage_daily",
                 description="Every listed client was fetched for every day of the run.",
+            ),
+            dg.AssetCheckSpec(
+                CHANNELS_CHECK,
+                asset="usage_daily",
+                description="With PIPELINE_CHANNEL_USAGE=on: each client-day's channel rows, "
+                "the 'unattributed' remainder included, add up to its usage_daily row.",
+            ),
+            dg.AssetCheckSpec(
+                UNATTRIBUTED_CHECK,
+                asset="usage_daily",
+                description="Every client-day's usage is explained by its listed channels "
+                "(a warning shows the 'unattributed' rows, e.g. a channel missing from the "
+                "listing).",
             ),
             dg.AssetCheckSpec(
                 FAMILIES_CHECK,

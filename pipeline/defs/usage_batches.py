@@ -17,13 +17,20 @@ from pipeline.defs.progress import WindowProgress
 from pipeline.defs.resources import PipelineRuntime
 from pipeline.defs.usage_plan import months_of, usage_requests
 from pipeline.interrupts import run_async
-from pipeline.partner_api import BalanceWindow, PartnerApiClient, UsageFetch
-from pipeline.transform import BatchFrames, batch_frames, raw_answers_frame
+from pipeline.partner_api import BalanceRequest, BalanceWindow, PartnerApiClient, UsageFetch
+from pipeline.transform import (
+    UNATTRIBUTED,
+    BatchFrames,
+    batch_frames,
+    channel_usage_tables,
+    raw_answers_frame,
+)
 from pipeline.warehouse import (
     REQUEST_KEY,
     RawLanding,
     RunJournal,
     Warehouse,
+    channel_apps,
     coverage_frame,
     replay_fetches,
     stored_bodies,
@@ -46,6 +53,10 @@ class UsageRun:
     """Rows saved per table by this run's batches."""
     published: dict[str, dict[str, int]] = field(default_factory=dict)
     api_stats: dict[str, int | float] = field(default_factory=dict)
+    channel_requests: int = 0
+    """Balance requests filtered to one channel (PIPELINE_CHANNEL_USAGE=on)."""
+    unattributed_rows: int = 0
+    """usage_daily_by_channel rows no listed channel explains."""
 
     def add_rows(self, counts: dict[str, int]) -> None:
         for table, count in counts.items():
@@ -67,23 +78,30 @@ def fetch_usage_in_batches(
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     requests = usage_requests(start, end, runtime.api_config.window_days, yesterday)
     months = months_of(requests)
+    channel_usage = runtime.settings.channel_usage
+    listing = _channel_listing(wh) if channel_usage else None
     run = UsageRun(list(client_ids))
-    with RunJournal.open(wh, "run", start, end, resume=resume) as journal:
+    with RunJournal.open(
+        wh, "run", start, end, resume=resume, channel_usage=channel_usage
+    ) as journal:
         saved = journal.saved_clients() & set(client_ids)
         run.resumed = len(saved)
         todo = [cid for cid in client_ids if cid not in saved]
         if run.resumed:
             report(f"usage: resuming, {run.resumed} clients already saved by an interrupted run")
-        progress = WindowProgress(len(todo) * len(requests), report)
+        plans = {cid: requests + _channel_requests(listing, cid, requests) for cid in todo}
+        progress = WindowProgress(sum(map(len, plans.values())), report)
         landing = RawLanding(runtime.settings.raw_dir)
 
         async def fetch_all() -> None:
             async with PartnerApiClient(runtime.api_config) as api:
                 for batch in _batches(todo, runtime.settings.batch_clients):
-                    plans = {cid: requests for cid in batch}
-                    fetch = await api.fetch_planned(plans, progress.window_done)
+                    batch_plans = {cid: plans[cid] for cid in batch}
+                    fetch = await api.fetch_planned(batch_plans, progress.window_done)
                     # Between batches nothing is in flight, so the event loop may block here.
-                    _save_fetched(wh, landing, journal, run, batch, fetch, months, start, end)
+                    _save_fetched(
+                        wh, landing, journal, run, batch, fetch, months, listing, start, end
+                    )
                     report(f"usage: batch {run.batches} saved ({len(batch)} clients)")
                 run.api_stats = api.stats.as_dict()
 
@@ -100,6 +118,7 @@ def _save_fetched(
     batch: Sequence[str],
     fetch: UsageFetch,
     months: Sequence[date],
+    listing: pl.DataFrame | None,
     start: date,
     end: date,
 ) -> None:
@@ -117,9 +136,40 @@ def _save_fetched(
     )
     tables = _usage_tables(frames, loaded, start, end)
     tables |= {"usage_monthly_api": frames.monthly, "raw_balance_fetches": fetches}
+    if listing is not None:
+        by_channel, by_channel_category = channel_usage_tables(
+            frames.usage, frames.channels, listing
+        )
+        tables |= {
+            "usage_daily_by_channel": by_channel,
+            "usage_by_channel_category": by_channel_category,
+        }
+        run.channel_requests += sum(w.app_id is not None for w in fetch.windows)
+        run.unattributed_rows += by_channel.filter(pl.col("app_id") == UNATTRIBUTED).height
     run.add_rows(journal.save_batch(loaded, tables, fetched_months))
     run.failures |= failures
     run.batches += 1
+
+
+def _channel_listing(wh: Warehouse) -> pl.DataFrame:
+    """Every listed channel with an app (cancelled ones too: their past usage still counts)."""
+    with wh.read() as con:
+        return channel_apps(con)
+
+
+def _channel_requests(
+    listing: pl.DataFrame | None, client_id: str, requests: Sequence[BalanceRequest]
+) -> list[BalanceRequest]:
+    """One request per listed channel of the client per day window (the app_id filter)."""
+    if listing is None:
+        return []
+    apps = listing.filter(pl.col("client_id") == client_id)["app_id"].to_list()
+    return [
+        BalanceRequest(request.start, request.end, "day", app_id)
+        for app_id in apps
+        for request in requests
+        if request.granularity == "day"
+    ]
 
 
 def _usage_tables(

@@ -2,6 +2,7 @@
 
 from pipeline.transform.balance import balance_snapshots_frame
 from pipeline.transform.batch import BatchFrames, batch_frames, monthly_api_frame
+from pipeline.transform.channels import UNATTRIBUTED, channel_usage_tables
 from pipeline.transform.directory import channels_frame, clients_frame
 from pipeline.transform.errors import (
     DirectoryFormatError,
@@ -17,6 +18,7 @@ from pipeline.transform.usage import UsageFrames, discover_categories, usage_fra
 
 __all__ = [
     "DIRECTION_CATEGORIES",
+    "UNATTRIBUTED",
     "BalanceResponse",
     "BatchFrames",
     "DirectoryFormatError",
@@ -28,6 +30,7 @@ __all__ = [
     "balance_snapshots_frame",
     "batch_frames",
     "category_family",
+    "channel_usage_tables",
     "channels_frame",
     "clients_frame",
     "discover_categories",

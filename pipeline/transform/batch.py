@@ -17,7 +17,7 @@ from pipeline.transform.errors import UsageFormatError
 from pipeline.transform.parsing import RawBalance
 from pipeline.transform.raw import BalanceResponse
 from pipeline.transform.schemas import USAGE_MONTHLY_API
-from pipeline.transform.usage import UsageFrames, usage_frames
+from pipeline.transform.usage import UsageFrames, channel_usage_frames, usage_frames
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class BatchFrames:
     """usage_monthly_api rows (schema USAGE_MONTHLY_API) of the month answers."""
     snapshots: pl.DataFrame
     """One balance_snapshots row per client: its latest answer."""
+    channels: UsageFrames
+    """The channel answers' usage (frames with app_id), empty without channel answers."""
     failures: dict[str, UsageFormatError]
     """Per client whose answers could not be read: the first problem found."""
 
@@ -35,7 +37,10 @@ class BatchFrames:
 def batch_frames(responses: Sequence[BalanceResponse]) -> BatchFrames:
     """The frames of every client whose answers are well formed, and the others' errors."""
     raws = [
-        (response, RawBalance(response.client_id, response.content, response.fetched_at))
+        (
+            response,
+            RawBalance(response.client_id, response.content, response.fetched_at, response.app_id),
+        )
         for response in responses
     ]
     failures: dict[str, UsageFormatError] = {}
@@ -55,10 +60,12 @@ def _frames(
     own = [(response, raw) for response, raw in kept if response.app_id is None]
     days = [raw for response, raw in own if response.granularity == "day"]
     months = [raw for response, raw in own if response.granularity == "month"]
+    apps = [raw for response, raw in kept if response.app_id is not None]
     return BatchFrames(
         usage=usage_frames(days),
         monthly=monthly_api_frame(months),
-        snapshots=balance_snapshots_frame(_latest_per_client(kept)),
+        snapshots=balance_snapshots_frame(_latest_per_client(own)),
+        channels=channel_usage_frames(apps),
         failures=dict(failures),
     )
 

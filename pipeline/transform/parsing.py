@@ -31,6 +31,7 @@ class RawBalance:
     client_id: str
     raw_text: str | bytes
     fetched_at: datetime  # timezone-aware (stored as UTC)
+    app_id: str | None = None  # the app the answer was filtered to; None: the whole client
 
     def __post_init__(self) -> None:
         if self.fetched_at.tzinfo is None or self.fetched_at.utcoffset() is None:

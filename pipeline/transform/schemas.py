@@ -147,3 +147,33 @@ PARTNER_BALANCE_SNAPSHOTS = schema_of(
 # What usage_frames returns: the table columns, then fetched_at.
 USAGE_DAILY_FRAME = schema_of({**USAGE_DAILY, **FETCHED_AT})
 USAGE_BY_CATEGORY_FRAME = schema_of({**USAGE_BY_CATEGORY, **FETCHED_AT})
+
+USAGE_DAILY_BY_CHANNEL = schema_of(
+    {
+        "client_id": pl.String,
+        "app_id": pl.String,
+        "channel_id": pl.String,
+        "usage_date": pl.Date,
+        "currency": pl.String,
+        "quantity": pl.Int64,
+        "paid_quantity": pl.Int64,
+        "free_quantity": pl.Int64,
+        "total_price": MONEY,
+        "fetched_at": UTC_TIMESTAMP,
+    }
+)
+
+USAGE_BY_CHANNEL_CATEGORY = schema_of(
+    {
+        "client_id": pl.String,
+        "app_id": pl.String,
+        "usage_date": pl.Date,
+        "currency": pl.String,
+        "category": pl.String,
+        "category_family": pl.String,
+        "quantity": pl.Int64,
+        "paid_quantity": pl.Int64,
+        "price": MONEY,
+        "fetched_at": UTC_TIMESTAMP,
+    }
+)

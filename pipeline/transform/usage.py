@@ -32,7 +32,7 @@ CATEGORY_MEASURES = ("quantity", "paid_quantity", "price")
 _CATEGORY_COLUMN = re.compile(r"(.+?)_(paid_quantity|quantity|price)")
 _MIDNIGHT_UTC = r"^\d{4}-\d{2}-\d{2}T00:00:00(?:\.0+)?(?:Z|[+-]00:?00)$"
 _RESPONSE = "_response"  # position of the response in the input: the tie-break after fetched_at
-_META = ["client_id", "currency", "fetched_at", _RESPONSE]
+_META = ["client_id", "app_id", "currency", "fetched_at", _RESPONSE]
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,34 @@ def usage_frames(responses: Sequence[RawBalance], granularity: str = "day") -> U
     taken whole from the latest `fetched_at` (then the later response in `responses`), so its
     categories never mix two versions. Raises UsageFormatError on anything that would need guessing.
     """
+    frames = _frames(responses, granularity)
+    return UsageFrames(
+        daily=frames.daily.select(USAGE_DAILY_FRAME.names()),
+        by_category=frames.by_category.select(USAGE_BY_CATEGORY_FRAME.names()),
+    )
+
+
+def channel_usage_frames(responses: Sequence[RawBalance]) -> UsageFrames:
+    """Like `usage_frames` (day granularity), for answers filtered to one app each (their
+    `app_id`): both frames carry `app_id` after `client_id`, one row per client x app x day."""
+    return _frames(responses, "day")
+
+
+def _frames(responses: Sequence[RawBalance], granularity: str) -> UsageFrames:
     rows = _usage_rows(responses, granularity)
     if rows.is_empty():
         return UsageFrames(
-            daily=pl.DataFrame(schema=USAGE_DAILY_FRAME),
-            by_category=pl.DataFrame(schema=USAGE_BY_CATEGORY_FRAME),
+            daily=pl.DataFrame(schema=_with_app_id(USAGE_DAILY_FRAME)),
+            by_category=pl.DataFrame(schema=_with_app_id(USAGE_BY_CATEGORY_FRAME)),
         )
     categories = discover_categories(rows.columns)
     latest = _latest_per_day(_typed(rows, categories))
     return UsageFrames(daily=_daily(latest), by_category=_by_category(latest, categories))
+
+
+def _with_app_id(schema: pl.Schema) -> pl.Schema:
+    (first, first_type), *rest = schema.items()
+    return pl.Schema({first: first_type, "app_id": pl.String, **dict(rest)})
 
 
 def discover_categories(columns: Sequence[str]) -> list[str]:
@@ -79,11 +98,18 @@ def _usage_rows(responses: Sequence[RawBalance], granularity: str) -> pl.DataFra
     meta = pl.DataFrame(
         {
             "client_id": [response.client_id for response in responses],
+            "app_id": [response.app_id for response in responses],
             "currency": [currency for _, currency in usages],
             "fetched_at": [response.fetched_at.astimezone(UTC) for response in responses],
             _RESPONSE: range(len(responses)),
         },
-        schema={"client_id": pl.String, "currency": pl.String, **FETCHED_AT, _RESPONSE: pl.Int64},
+        schema={
+            "client_id": pl.String,
+            "app_id": pl.String,
+            "currency": pl.String,
+            **FETCHED_AT,
+            _RESPONSE: pl.Int64,
+        },
     )
     try:
         rows = pl.from_dicts(
@@ -189,26 +215,28 @@ def _with_usage_date(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _latest_per_day(rows: pl.DataFrame) -> pl.DataFrame:
-    """One row per (client_id, usage_date): the one from the latest fetch (then later response)."""
+    """One row per (client_id, app_id, usage_date): the one from the latest fetch (then the later
+    response)."""
     twice = pl.struct(_RESPONSE, "usage_date").is_duplicated()
     found = first_problem(rows, {"period_date": twice})
     if found is not None:
         raise _report(*found, "appears twice in one response")
     return (
         rows.sort("fetched_at", _RESPONSE)
-        .unique(["client_id", "usage_date"], keep="last", maintain_order=True)
-        .sort("client_id", "usage_date")
+        .unique(["client_id", "app_id", "usage_date"], keep="last", maintain_order=True)
+        .sort("client_id", "app_id", "usage_date")
     )
 
 
 def _daily(rows: pl.DataFrame) -> pl.DataFrame:
-    return rows.select(USAGE_DAILY_FRAME.names())
+    return rows.select(_with_app_id(USAGE_DAILY_FRAME).names())
 
 
 def _by_category(rows: pl.DataFrame, categories: Sequence[str]) -> pl.DataFrame:
     """Wide category triples -> one row per category with any non-zero figure."""
+    schema = _with_app_id(USAGE_BY_CATEGORY_FRAME)
     if not categories:
-        return pl.DataFrame(schema=USAGE_BY_CATEGORY_FRAME)
+        return pl.DataFrame(schema=schema)
     # struct columns carry the three measures through one unpivot; the prefix keeps a category
     # named like a key column (however unlikely) from clashing with it.
     triples = [
@@ -217,7 +245,7 @@ def _by_category(rows: pl.DataFrame, categories: Sequence[str]) -> pl.DataFrame:
         ).alias(f"_category_{category}")
         for category in categories
     ]
-    index = ["client_id", "usage_date", "currency", "fetched_at"]
+    index = ["client_id", "app_id", "usage_date", "currency", "fetched_at"]
     figures = [pl.col(measure) != 0 for measure in CATEGORY_MEASURES]
     return (
         rows.select(*index, *triples)
@@ -226,6 +254,6 @@ def _by_category(rows: pl.DataFrame, categories: Sequence[str]) -> pl.DataFrame:
         .with_columns(pl.col("category").str.strip_prefix("_category_"))
         .filter(pl.any_horizontal(figures))
         .with_columns(category_family(pl.col("category")).alias("category_family"))
-        .select(USAGE_BY_CATEGORY_FRAME.names())
-        .sort("client_id", "usage_date", "category")
+        .select(schema.names())
+        .sort("client_id", "app_id", "usage_date", "category")
     )

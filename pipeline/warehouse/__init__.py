@@ -16,6 +16,7 @@ from pipeline.warehouse.loads import (
 )
 from pipeline.warehouse.partner import load_partner_balance
 from pipeline.warehouse.queries import (
+    channel_apps,
     current_client_ids,
     range_summary,
     replay_fetches,
@@ -36,6 +37,7 @@ __all__ = [
     "Warehouse",
     "WarehouseBusyError",
     "WarehouseError",
+    "channel_apps",
     "coverage_frame",
     "create_views",
     "current_client_ids",

@@ -102,3 +102,50 @@ def usage_family_mismatches(
         "BETWEEN coalesce(?, DATE '0001-01-01') AND coalesce(?, DATE '9999-12-31') ORDER BY ALL",
         params=[start, end],
     ).pl()
+
+
+def channel_usage_mismatches(
+    con: duckdb.DuckDBPyConnection, start: date, end: date
+) -> pl.DataFrame:
+    """Client-days of [start, end] with channel rows whose sum (the 'unattributed' remainder
+    included) differs from the client's usage_daily row, with both sides' figures."""
+    return con.sql(
+        """
+        WITH channels AS (
+            SELECT client_id, usage_date, sum(quantity) AS quantity,
+                   sum(paid_quantity) AS paid_quantity, sum(free_quantity) AS free_quantity,
+                   sum(total_price) AS total_price
+            FROM usage_daily_by_channel WHERE usage_date BETWEEN $start AND $end
+            GROUP BY ALL
+        ), clients AS (
+            SELECT d.client_id, d.usage_date, d.quantity, d.paid_quantity, d.free_quantity,
+                   d.total_price
+            FROM usage_daily AS d
+            WHERE d.usage_date BETWEEN $start AND $end
+              AND d.client_id IN (SELECT client_id FROM channels)
+        )
+        SELECT coalesce(c.client_id, k.client_id) AS client_id,
+               coalesce(c.usage_date, k.usage_date) AS usage_date,
+               c.total_price AS client_total_price, k.total_price AS channels_total_price,
+               c.quantity AS client_quantity, k.quantity AS channels_quantity
+        FROM clients AS c FULL JOIN channels AS k USING (client_id, usage_date)
+        WHERE c.quantity IS DISTINCT FROM k.quantity
+           OR c.paid_quantity IS DISTINCT FROM k.paid_quantity
+           OR c.free_quantity IS DISTINCT FROM k.free_quantity
+           OR c.total_price IS DISTINCT FROM k.total_price
+        ORDER BY ALL
+        """,
+        params={"start": start, "end": end},
+    ).pl()
+
+
+def unattributed_channel_usage(
+    con: duckdb.DuckDBPyConnection, start: date, end: date
+) -> pl.DataFrame:
+    """The 'unattributed' channel rows of [start, end]: usage no listed channel explains."""
+    return con.sql(
+        "SELECT client_id, usage_date, currency, quantity, total_price "
+        "FROM usage_daily_by_channel WHERE app_id = 'unattributed' "
+        "AND usage_date BETWEEN ? AND ? ORDER BY ALL",
+        params=[start, end],
+    ).pl()

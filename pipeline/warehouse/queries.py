@@ -65,3 +65,11 @@ def replay_fetches(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pl
         """,
         params=[end, start],
     ).pl()
+
+
+def channel_apps(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """client_id, app_id, channel_id of every listed channel that has an app."""
+    return con.sql(
+        "SELECT client_id, app_id, channel_id FROM channels WHERE app_id IS NOT NULL "
+        "ORDER BY client_id, app_id"
+    ).pl()
