@@ -169,3 +169,51 @@ def test_a_wal_left_beside_the_published_file_is_refused_not_dropped(wh):
     with pytest.raises(WarehouseError, match="fold it in"):
         load_days(wh, "b", 1)
     assert wal.exists() and count_rows(wh) == 1
+
+
+HOLDER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])  # read-write, as an analyst's tool might
+con.execute("CREATE TABLE analyst_notes (note VARCHAR)")
+print("holding", flush=True)
+sys.stdin.readline()
+con.execute("INSERT INTO analyst_notes VALUES ('kept')")
+con.close()
+"""
+
+
+def test_a_read_write_holder_is_detected_and_nothing_is_swapped_under_it(wh):
+    load_days(wh, "a", 2)
+    before = wh.path.read_bytes()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(wh.path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(WarehouseBusyError) as caught:
+            load_days(wh, "b", 2)
+        message = str(caught.value)
+        assert f"is open read-write in process {holder.pid}" in message
+        assert "\n" not in message
+        holder.communicate("go\n", timeout=30)
+    finally:
+        holder.kill()
+    # The holder's writes went into the file it held, which is still the published one.
+    with wh.read() as con:
+        assert con.execute("SELECT note FROM analyst_notes").fetchall() == [("kept",)]
+        assert con.execute("SELECT DISTINCT client_id FROM usage_daily").fetchall() == [("a",)]
+    assert wh.path.read_bytes() != before  # the holder's own change, not a swapped file
+    load_days(wh, "b", 2)  # once it is gone, loads go on
+    assert count_rows(wh) == 4
+
+
+def test_a_path_where_no_file_can_be_created_fails_at_once_in_one_line(tmp_path):
+    wh = Warehouse("/proc/warehouse.duckdb", lock_timeout_seconds=900)
+    with pytest.raises(WarehouseError) as caught:
+        wh.check_writable()
+    message = str(caught.value)
+    assert message.startswith("cannot create the lock file /proc/warehouse.duckdb.lock")
+    assert "\n" not in message
