@@ -16,8 +16,7 @@ import dagster as dg
 from pipeline.definitions import STAGED_JOBS, build_definitions
 from pipeline.defs.partitions import range_tags
 from pipeline.errors import one_line
-from pipeline.partner_api import ApiConfig
-from pipeline.settings import SettingsError, pipeline_settings
+from pipeline.settings import Settings, SettingsError
 from pipeline.warehouse import Warehouse, range_summary
 
 # The UI and the instance keep every event; the terminal gets progress lines and problems only.
@@ -109,9 +108,9 @@ def _progress(line: str) -> None:
 
 
 def run_refresh(env: Mapping[str, str], start: date, end: date) -> int:
-    settings = pipeline_settings(env)
+    settings = Settings.from_env(env)
     check_range(settings.start_date, start, end)
-    api_config = ApiConfig.from_env(env)
+    api_config = settings.api_config()
     warehouse = Warehouse(settings.warehouse)
     warehouse.check_writable()
     defs = build_definitions(env, progress=_progress)

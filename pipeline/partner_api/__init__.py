@@ -1,8 +1,9 @@
 """Client of the 360dialog Partner API v2: auth, per-client rate limit, retries, pagination.
 
-Knows nothing of Dagster or DuckDB. Typical use::
+Knows nothing of Dagster, DuckDB or the pipeline's settings (the pipeline builds the ApiConfig
+from them: `pipeline.settings.Settings.api_config()`). Typical use::
 
-    cfg = ApiConfig.from_env(os.environ)
+    cfg = ApiConfig(partner_id="...", api_key=Secret("..."))
     async with PartnerApiClient(cfg) as api:
         clients = await api.list_clients()
         fetch = await api.fetch_usage([c["id"] for c in clients], start, end)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -114,20 +113,6 @@ class ApiConfig:
     def secret_values(self) -> tuple[str, ...]:
         """The raw credential strings, for redaction only."""
         return tuple(s.reveal() for s in (self.api_key, self.password) if s is not None)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> ApiConfig:
-        """Deprecated: build it from `pipeline.settings.Settings` (`settings.api_config()`).
-
-        Kept while callers move over; it reaches up into the pipeline, which this package
-        otherwise never does.
-        """
-        from pipeline.settings import Settings, SettingsError
-
-        try:
-            return Settings.from_env(env).api_config()
-        except SettingsError as exc:
-            raise ConfigError(str(exc)) from None
 
 
 def is_loopback_host(host: str) -> bool:
