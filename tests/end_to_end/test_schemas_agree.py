@@ -18,6 +18,8 @@ FRAMES = {
         | {"body_file": pl.String}
     ),
     "usage_monthly_api": schemas.USAGE_MONTHLY_API,
+    "usage_daily_by_channel": schemas.USAGE_DAILY_BY_CHANNEL,
+    "usage_by_channel_category": schemas.USAGE_BY_CHANNEL_CATEGORY,
     "clients": schemas.CLIENTS,
     "channels": schemas.CHANNELS,
 }
