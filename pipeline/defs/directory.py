@@ -61,23 +61,22 @@ async def _call_api(
 
 def shrink_problem(name: str, held: int, listed: int, max_pct: int) -> str | None:
     """Why a listing of `listed` entities may not replace the `held` ones without the operator's
-    word: it is empty, or more than `max_pct` percent shorter. None when it may."""
-    if listed == 0:
-        return f"the {name} listing is empty, and the warehouse holds {held} {name}"
-    if held and (held - listed) * 100 > max_pct * held:
+    word (one line: the counts, and how to confirm): it is empty, or more than `max_pct` percent
+    shorter. None when it may."""
+    confirm = "confirm with PIPELINE_ALLOW_LISTING_SHRINK=on and run again"
+    if listed == 0 and held == 0:
+        return (
+            f"the {name} listing is empty: nothing was loaded. If the partner really has no "
+            f"{name} yet, {confirm}"
+        )
+    if listed == 0 or (held - listed) * 100 > max_pct * held:
         fewer = (held - listed) * 100 // held
         return (
             f"the {name} listing has {listed} {name} where the warehouse holds {held} "
-            f"({fewer}% fewer; PIPELINE_LISTING_SHRINK_PCT={max_pct})"
+            f"({fewer}% fewer; PIPELINE_LISTING_SHRINK_PCT={max_pct}): nothing was loaded. If "
+            f"that many {name} were really removed (check the 360dialog Partner Hub), {confirm}"
         )
     return None
-
-
-def _shrink_failure(name: str, problem: str) -> dg.Failure:
-    return dg.Failure(
-        f"{problem}: nothing was loaded. If that many {name} were really removed (check the "
-        "360dialog Partner Hub), confirm with PIPELINE_ALLOW_LISTING_SHRINK=on and run again"
-    )
 
 
 def _held_ids(warehouse: Warehouse, table: str) -> list[str]:
@@ -108,7 +107,7 @@ def listing_asset(listing: Listing) -> dg.AssetsDefinition:
         settings = runtime.settings
         problem = shrink_problem(listing.name, len(held), frame.height, settings.listing_shrink_pct)
         if problem and not settings.allow_listing_shrink:
-            raise _shrink_failure(listing.name, problem)
+            raise dg.Failure(problem)
         loaded = listing.load(runtime.warehouse, frame, observed_at)
         gone = len(set(held) - set(frame[ENTITY_KEYS[listing.name]]))
         if runtime.progress:

@@ -14,6 +14,7 @@ from end_to_end.stack import YESTERDAY, small_options, stack_env
 from scripted_api import Asked, scripted_api
 
 from pipeline.definitions import build_definitions
+from pipeline.defs.directory import shrink_problem
 from pipeline.refresh import RefreshOutcome, execute_refresh
 from pipeline.simulator import run_simulator
 
@@ -73,10 +74,10 @@ def test_an_empty_listing_stops_the_run_and_keeps_the_directory(tmp_path):
         outcome = refresh(nobody, tmp_path)
 
     assert outcome.problems == [
-        f"channels: the channels listing is empty, and the warehouse holds {channels} channels: "
-        + SHRINK_HINT.format(name="channels"),
-        "clients: the clients listing is empty, and the warehouse holds 8 clients: "
-        + SHRINK_HINT.format(name="clients"),
+        f"channels: the channels listing has 0 channels where the warehouse holds {channels} "
+        f"(100% fewer; PIPELINE_LISTING_SHRINK_PCT=20): {SHRINK_HINT.format(name='channels')}",
+        "clients: the clients listing has 0 clients where the warehouse holds 8 (100% fewer; "
+        f"PIPELINE_LISTING_SHRINK_PCT=20): {SHRINK_HINT.format(name='clients')}",
     ]
     assert query(tmp_path, "select count(*) from clients") == [(8,)]
     assert query(tmp_path, "select count(*) from channels") == [(channels,)]
@@ -125,3 +126,27 @@ def test_the_partner_balance_is_snapshotted_on_every_run_in_both_shapes(tmp_path
     assert len(observations) == 2
     for observed_at in observations:
         assert {(c, t) for at, c, t in rows if at == observed_at} == set(truth.items())
+
+
+@pytest.mark.parametrize(
+    ("held", "listed", "max_pct", "problem"),
+    [
+        (10, 8, 20, None),  # 20% fewer: at the threshold, loaded
+        (10, 7, 20, "the clients listing has 7 clients where the warehouse holds 10 (30% fewer"),
+        (10, 7, 30, None),
+        (10, 12, 0, None),  # growth is never in doubt
+        (0, 3, 20, None),  # a first listing
+        (
+            0,
+            0,
+            20,
+            "the clients listing is empty: nothing was loaded. If the partner really has "
+            "no clients yet, confirm with PIPELINE_ALLOW_LISTING_SHRINK=on and run again",
+        ),
+        (3, 0, 100, "the clients listing has 0 clients where the warehouse holds 3 (100% fewer"),
+    ],
+)
+def test_when_a_listing_needs_the_operators_word(held, listed, max_pct, problem):
+    found = shrink_problem("clients", held, listed, max_pct)
+    assert (found is None) == (problem is None)
+    assert found is None or found.startswith(problem)
