@@ -44,6 +44,7 @@ def stack_env(sim: object, tmp: Path, **extra: str) -> dict[str, str]:
         "D360_API_KEY": sim.api_key,
         "PIPELINE_WAREHOUSE": str(tmp / "warehouse.duckdb"),
         "PIPELINE_EXPORT_DIR": str(tmp / "export"),
+        "PIPELINE_REPORT_DIR": str(tmp / "reports"),
         "PIPELINE_START_DATE": (YESTERDAY - timedelta(days=400)).isoformat(),
         "PIPELINE_WINDOW_DAYS": "10",
         "D360_BALANCE_RATE": "5/2",

@@ -26,6 +26,21 @@ VIEWS = {
     "coverage_gaps",
     "channel_status_changes",
     "usage_family_mismatches",
+    # finance (tests/finance check their figures)
+    "client_monthly_statement",
+    "usage_reconciliation_monthly",
+    "low_balance_watch",
+    "partner_balance_watch",
+    "channel_monthly_cost",
+    "category_mix_monthly",
+    "daily_cost_by_currency",
+    "client_cost_change_monthly",
+    "free_vs_paid_monthly",
+    "cost_spikes",
+    "channel_inventory",
+    "client_month_coverage",
+    "month_coverage",
+    "finance_settings_in_force",
 }
 
 
