@@ -34,4 +34,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python -m bench
 
 clean:
-	rm -rf .tools $(VENV) data/*.duckdb* data/export data/demo
+	rm -rf .tools $(VENV) data/*.duckdb* data/export data/.export.versions data/demo
