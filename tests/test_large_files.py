@@ -32,4 +32,3 @@ def test_a_tracked_file_over_1_mb_fails_the_guard_and_is_named(tmp_path):
     )
     assert failed.returncode == 1
     assert failed.stderr.startswith("big.whl: 1.0 MB is over the 1 MB limit")
-
