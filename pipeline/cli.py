@@ -115,6 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C: any Dagster run in flight was marked canceled first (pipeline.interrupts);
+        # 130 = 128 + SIGINT, what shells report for a command stopped by Ctrl-C.
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 def _query(sql: str, warehouse: Path | None, rows: int, env: dict[str, str]) -> int:

@@ -16,6 +16,8 @@ import dagster as dg
 from pipeline.definitions import STAGED_JOBS, build_definitions
 from pipeline.defs.partitions import range_tags
 from pipeline.errors import one_line
+from pipeline.interrupts import execute_run
+from pipeline.preflight import check_export_dir, open_instance
 from pipeline.settings import Settings, SettingsError
 from pipeline.warehouse import Warehouse, range_summary
 
@@ -53,21 +55,35 @@ def check_range(first_day: date, start: date, end: date) -> None:
 def execute_refresh(
     defs: dg.Definitions, start: date, end: date, instance: dg.DagsterInstance
 ) -> RefreshOutcome:
-    """Directory, usage over the range, then publish: one Dagster run each, in that order; a
-    failed run stops the ones after it, as a failed step stops its downstream steps."""
+    """Directory, usage over the range, then publish: one Dagster run each, in that order. A
+    failed run stops the ones after it, as a failed step stops its downstream steps, except that
+    publish still runs when the warehouse changed: what was loaded is published."""
     outcome = RefreshOutcome()
+    warehouse: Warehouse = defs.resources["runtime"].warehouse
+    before = _file_identity(warehouse)
+    failed = False
     for job in STAGED_JOBS:
-        result = defs.resolve_job_def(job).execute_in_process(
-            instance=instance,
+        if failed and (job != "publish" or _file_identity(warehouse) == before):
+            continue
+        result = execute_run(
+            defs.resolve_job_def(job),
+            instance,
             tags=range_tags(start, end),
             run_config=QUIET_CONSOLE,
-            raise_on_error=False,
         )
         outcome.run_ids.append(result.run_id)
         _collect_problems(result, outcome)
-        if not result.success:
-            break
+        failed = failed or not result.success
     return outcome
+
+
+def _file_identity(warehouse: Warehouse) -> tuple[int, int] | None:
+    # Every write swaps a new file in (store.py): a new inode or mtime means something was loaded.
+    try:
+        stat = warehouse.path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
 
 
 def _collect_problems(result: dg.ExecuteInProcessResult, outcome: RefreshOutcome) -> None:
@@ -113,13 +129,15 @@ def run_refresh(env: Mapping[str, str], start: date, end: date) -> int:
     api_config = settings.api_config()
     warehouse = Warehouse(settings.warehouse)
     warehouse.check_writable()
+    check_export_dir(settings.export_dir)
+    instance = open_instance(settings.dagster_home)
     defs = build_definitions(env, progress=_progress)
     print(
         f"Loading {start} .. {end} from {api_config.base_url} into {warehouse.path}",
         file=sys.stderr,
     )
     began = time.monotonic()
-    with dg.DagsterInstance.get() as instance:
+    with instance:
         outcome = execute_refresh(defs, start, end, instance)
     for warning in outcome.warnings:
         print(f"warning: {one_line(warning)}", file=sys.stderr)
