@@ -1,10 +1,11 @@
 """Ctrl-C during a command: the Dagster run in flight is marked, never left STARTED.
 
 Dagster turns an interrupt inside a step into a failed run and, with raise_on_error=False,
-returns as if the run had just failed; an interrupt outside its guarded sections (creating the
-run, writing an event) escapes as KeyboardInterrupt and leaves the run NOT_STARTED or STARTED.
-`execute_run` handles both: the run ends CANCELED (or stays FAILURE, as Dagster marked it) and
-KeyboardInterrupt goes up to the command line (cli.py), which prints one line and exits 130.
+returns as if the run had just failed; one between its checkpoints (after the last step, say) it
+notes and then forgets; one outside its guarded sections (creating the run, writing an event)
+escapes as KeyboardInterrupt and leaves the run NOT_STARTED or STARTED. `execute_run` handles
+all three: the run ends CANCELED (or as Dagster marked it) and KeyboardInterrupt goes up to the
+command line (cli.py), which prints one line and exits 130.
 Steps that run an event loop use `run_async`, or an interrupt during a request is taken for a
 broken connection and retried.
 """
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import threading
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from typing import Any, TypeVar
 
 import dagster as dg
@@ -35,19 +37,20 @@ def execute_run(
 ) -> dg.ExecuteInProcessResult:
     """`job.execute_in_process` (raise_on_error=False); KeyboardInterrupt once the run is marked."""
     run_id = make_new_run_id()  # known before the run exists, so an interrupt can find it
-    try:
-        result = job.execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            tags=dict(tags),
-            run_config=dict(run_config),
-            raise_on_error=False,
-        )
-    except (KeyboardInterrupt, DagsterExecutionInterruptedError):
-        _mark_canceled(instance, run_id)
-        raise KeyboardInterrupt from None
-    if _was_interrupted(result):
-        raise KeyboardInterrupt
+    with _signals_seen() as seen:
+        try:
+            result = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                tags=dict(tags),
+                run_config=dict(run_config),
+                raise_on_error=False,
+            )
+        except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+            _mark_canceled(instance, run_id)
+            raise KeyboardInterrupt from None
+        if _was_interrupted(result) or signal.SIGINT in seen():
+            raise KeyboardInterrupt
     return result
 
 
@@ -56,6 +59,32 @@ def _was_interrupted(result: dg.ExecuteInProcessResult) -> bool:
         event.is_step_failure and event.step_failure_data.error_source == ErrorSource.INTERRUPT
         for event in result.all_events
     )
+
+
+@contextlib.contextmanager
+def _signals_seen() -> Iterator[Callable[[], set[int]]]:
+    """The signals that arrive inside the block, whichever Python handler took them: the
+    interpreter writes each one's number to the wakeup fd before running its handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield set
+        return
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    os.set_blocking(write_end, False)
+    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+
+    def seen() -> set[int]:
+        try:
+            return set(os.read(read_end, 4096))
+        except BlockingIOError:
+            return set()
+
+    try:
+        yield seen
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(read_end)
+        os.close(write_end)
 
 
 def _mark_canceled(instance: dg.DagsterInstance, run_id: str) -> None:

@@ -69,6 +69,27 @@ def test_ctrl_c_outside_dagsters_guard_leaves_the_run_canceled_not_open():
         assert marked.status == dg.DagsterRunStatus.CANCELED
 
 
+def test_ctrl_c_between_dagsters_checkpoints_is_not_forgotten():
+    """Ctrl-C after the last step: Dagster notes it, then drops it when the run ends."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        real = instance.handle_new_event
+
+        def handle(event, **kwargs):
+            if (
+                event.dagster_event
+                and event.dagster_event.event_type == dg.DagsterEventType.RUN_SUCCESS
+            ):
+                os.kill(os.getpid(), signal.SIGINT)
+            return real(event, **kwargs)
+
+        instance.handle_new_event = handle
+        assert plain.execute_in_process(instance=instance).success  # forgotten
+
+        with pytest.raises(KeyboardInterrupt):
+            execute_run(plain, instance, tags={}, run_config={})
+        assert {run.status for run in instance.get_runs()} == {dg.DagsterRunStatus.SUCCESS}
+
+
 def test_a_run_without_interrupt_returns_its_result():
     with dg.DagsterInstance.ephemeral() as instance:
         result = execute_run(plain, instance, tags={"k": "v"}, run_config={})
