@@ -186,8 +186,10 @@ def _usage_tables(
 def _stored(wh: Warehouse, batch: Sequence[str], raw: pl.DataFrame) -> pl.DataFrame:
     if not wh.exists() or raw.is_empty():
         return raw.head(0).select(*REQUEST_KEY, "body_sha256", body_file=pl.lit(None, pl.String))
+    first, last = raw["window_start"].min(), raw["window_start"].max()
+    assert isinstance(first, date) and isinstance(last, date)  # raw is not empty
     with wh.read() as con:
-        return stored_bodies(con, batch, raw["window_start"].min(), raw["window_start"].max())
+        return stored_bodies(con, batch, first, last)
 
 
 def replay_in_batches(

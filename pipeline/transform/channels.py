@@ -47,12 +47,12 @@ def channel_usage_tables(
         how="diagonal_relaxed",
     )
     return (
-        daily.select(USAGE_DAILY_BY_CHANNEL.names())
-        .cast(dict(USAGE_DAILY_BY_CHANNEL))
-        .sort("client_id", "usage_date", "app_id"),
-        by_category.select(USAGE_BY_CHANNEL_CATEGORY.names())
-        .cast(dict(USAGE_BY_CHANNEL_CATEGORY))
-        .sort("client_id", "usage_date", "app_id", "category"),
+        daily.select(_typed_columns(USAGE_DAILY_BY_CHANNEL)).sort(
+            "client_id", "usage_date", "app_id"
+        ),
+        by_category.select(_typed_columns(USAGE_BY_CHANNEL_CATEGORY)).sort(
+            "client_id", "usage_date", "app_id", "category"
+        ),
     )
 
 
@@ -84,3 +84,8 @@ def _remainder(
 
 def _family(frame: pl.DataFrame) -> list[str]:
     return ["category_family"] if "category_family" in frame.columns else []
+
+
+def _typed_columns(schema: pl.Schema) -> list[pl.Expr]:
+    """The schema's columns, in its order, cast to its types."""
+    return [pl.col(name).cast(dtype) for name, dtype in schema.items()]

@@ -22,6 +22,7 @@ from pipeline.transform.schemas import (
     FETCHED_AT,
     USAGE_BY_CATEGORY_FRAME,
     USAGE_DAILY_FRAME,
+    schema_of,
 )
 
 REQUIRED_TOTALS = ("quantity", "paid_quantity", "total_price")
@@ -78,7 +79,7 @@ def _frames(responses: Sequence[RawBalance], granularity: str) -> UsageFrames:
 
 def _with_app_id(schema: pl.Schema) -> pl.Schema:
     (first, first_type), *rest = schema.items()
-    return pl.Schema({first: first_type, "app_id": pl.String, **dict(rest)})
+    return schema_of({first: first_type, "app_id": pl.String, **dict(rest)})
 
 
 def discover_categories(columns: Sequence[str]) -> list[str]:
@@ -241,7 +242,7 @@ def _by_category(rows: pl.DataFrame, categories: Sequence[str]) -> pl.DataFrame:
     # named like a key column (however unlikely) from clashing with it.
     triples = [
         pl.struct(
-            **{measure: pl.col(f"{category}_{measure}") for measure in CATEGORY_MEASURES}
+            [pl.col(f"{category}_{measure}").alias(measure) for measure in CATEGORY_MEASURES]
         ).alias(f"_category_{category}")
         for category in categories
     ]
