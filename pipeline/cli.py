@@ -53,11 +53,28 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="load clients, channels and usage for an inclusive UTC day range",
-        description="Materializes clients, channels and usage for every day of the range (one "
-        "Dagster run), then the views and exports. Exit 0 only when all of it loaded.",
+        description="Materializes clients, channels and usage for every day of the range, then "
+        "the views and exports: three Dagster runs (directory_refresh, usage_backfill, publish). "
+        "Usage is saved in batches of clients as it goes. Exit 0 only when all of it loaded.",
     )
-    run.add_argument("--start", type=_date_argument, required=True, help="first day, YYYY-MM-DD")
-    run.add_argument("--end", type=_date_argument, required=True, help="last day, YYYY-MM-DD")
+    _range_arguments(run)
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish an interrupted run of the same range: clients it already saved are not "
+        "fetched again (without it, every day is fetched again, since figures get revised)",
+    )
+    replay = commands.add_parser(
+        "replay",
+        help="rebuild the usage tables of a range from the kept raw responses (no API calls)",
+        description="Reads the raw balance answers kept under PIPELINE_RAW_DIR for the range, "
+        "transforms them again in batches of clients and replaces the days they cover, then "
+        "rebuilds the views and the range's parquet partitions. Use it after a transform fix.",
+    )
+    _range_arguments(replay)
+    replay.add_argument(
+        "--resume", action="store_true", help="finish an interrupted replay of the same range"
+    )
     query = commands.add_parser(
         "query",
         help="run one SQL statement on the warehouse, read-only, and print the result",
@@ -87,6 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _range_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start", type=_date_argument, required=True, help="first day, YYYY-MM-DD")
+    parser.add_argument("--end", type=_date_argument, required=True, help="last day, YYYY-MM-DD")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["simulator"]:
@@ -109,9 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pipeline.report.command import run_report
 
             return run_report(read_environment(), args.month)
+        if args.command == "replay":
+            from pipeline.refresh import run_replay
+
+            return run_replay(read_environment(), args.start, args.end, args.resume)
         from pipeline.refresh import run_refresh
 
-        return run_refresh(read_environment(), args.start, args.end)
+        return run_refresh(read_environment(), args.start, args.end, args.resume)
     except UserError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2

@@ -17,20 +17,21 @@ from pipeline.defs.usage import usage_asset
 from pipeline.settings import Settings, read_environment
 
 REFRESH_JOB = "warehouse_refresh"
+USAGE_JOB = "usage_backfill"
+PUBLISH_JOB = "publish"
 # The same work in three runs, for long ranges: in a ranged run Dagster logs a "planned" event per
 # day for every asset of the job, so the unpartitioned assets get runs of their own.
 STAGED_JOBS = {
-    "directory_refresh": (
-        "Clients and channels (full listings) and the partner balance.",
-        ["clients", "channels", "partner_balance"],
-    ),
-    "usage_backfill": (
+    "directory_refresh": ("Clients and channels: full listings.", ["clients", "channels"]),
+    USAGE_JOB: (
         "Usage for a day range (one run per range).",
         ["usage_daily", "usage_by_category"],
     ),
-    "publish": (
-        "Reporting views, parquet exports and the finance report.",
-        ["reporting_views", "parquet_exports", *FINANCE_ASSETS],
+    # The partner balance is observed here, after usage: an endpoint a partner may not have
+    # (not prepaying) must not keep usage from loading.
+    PUBLISH_JOB: (
+        "Partner balance, reporting views, parquet exports and the finance report.",
+        ["partner_balance", "reporting_views", "parquet_exports", *FINANCE_ASSETS],
     ),
 }
 

@@ -13,8 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from pipeline.definitions import STAGED_JOBS, build_definitions
+from pipeline.definitions import PUBLISH_JOB, STAGED_JOBS, USAGE_JOB, build_definitions
 from pipeline.defs.partitions import range_tags
+from pipeline.defs.resources import PipelineRuntime
+from pipeline.defs.usage_batches import replay_in_batches
 from pipeline.errors import one_line
 from pipeline.interrupts import execute_run
 from pipeline.preflight import check_export_dir, open_instance
@@ -53,7 +55,12 @@ def check_range(first_day: date, start: date, end: date) -> None:
 
 
 def execute_refresh(
-    defs: dg.Definitions, start: date, end: date, instance: dg.DagsterInstance
+    defs: dg.Definitions,
+    start: date,
+    end: date,
+    instance: dg.DagsterInstance,
+    *,
+    resume: bool = False,
 ) -> RefreshOutcome:
     """Directory, usage over the range, then publish: one Dagster run each, in that order. A
     failed run stops the ones after it, as a failed step stops its downstream steps, except that
@@ -63,13 +70,13 @@ def execute_refresh(
     before = _file_identity(warehouse)
     failed = False
     for job in STAGED_JOBS:
-        if failed and (job != "publish" or _file_identity(warehouse) == before):
+        if failed and (job != PUBLISH_JOB or _file_identity(warehouse) == before):
             continue
         result = execute_run(
             defs.resolve_job_def(job),
             instance,
             tags=range_tags(start, end),
-            run_config=QUIET_CONSOLE,
+            run_config=_run_config(job, resume),
         )
         outcome.run_ids.append(result.run_id)
         _collect_problems(result, outcome)
@@ -84,6 +91,12 @@ def _file_identity(warehouse: Warehouse) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return stat.st_ino, stat.st_mtime_ns
+
+
+def _run_config(job: str, resume: bool) -> dict:
+    if job != USAGE_JOB:
+        return QUIET_CONSOLE
+    return {**QUIET_CONSOLE, "ops": {"usage": {"config": {"resume": resume}}}}
 
 
 def _collect_problems(result: dg.ExecuteInProcessResult, outcome: RefreshOutcome) -> None:
@@ -123,7 +136,7 @@ def _progress(line: str) -> None:
     print(f"  {line}", file=sys.stderr, flush=True)
 
 
-def run_refresh(env: Mapping[str, str], start: date, end: date) -> int:
+def run_refresh(env: Mapping[str, str], start: date, end: date, resume: bool = False) -> int:
     settings = Settings.from_env(env)
     check_range(settings.start_date, start, end)
     api_config = settings.api_config()
@@ -138,9 +151,40 @@ def run_refresh(env: Mapping[str, str], start: date, end: date) -> int:
     )
     began = time.monotonic()
     with instance:
-        outcome = execute_refresh(defs, start, end, instance)
+        outcome = execute_refresh(defs, start, end, instance, resume=resume)
     for warning in outcome.warnings:
         print(f"warning: {one_line(warning)}", file=sys.stderr)
+    for problem in outcome.problems:
+        print(f"error: {one_line(problem)}", file=sys.stderr)
+    print(summary_text(warehouse, start, end, time.monotonic() - began, outcome))
+    return 0 if outcome.success else 1
+
+
+def run_replay(env: Mapping[str, str], start: date, end: date, resume: bool = False) -> int:
+    """Rebuild usage of [start, end] from the raw landing files, then the views and exports."""
+    settings = Settings.from_env(env)
+    check_range(settings.start_date, start, end)
+    warehouse = Warehouse(settings.warehouse)
+    warehouse.check_writable()
+    check_export_dir(settings.export_dir)
+    instance = open_instance(settings.dagster_home)
+    print(
+        f"Replaying {start} .. {end} from {settings.raw_dir} into {warehouse.path}", file=sys.stderr
+    )
+    began = time.monotonic()
+    runtime = PipelineRuntime.from_settings(settings, _progress)
+    replayed = replay_in_batches(runtime, start, end, resume=resume, report=_progress)
+    outcome = RefreshOutcome(problems=[f"replay: {line}" for line in replayed.failures.values()])
+    defs = build_definitions(env, progress=_progress)
+    with instance:
+        result = execute_run(
+            defs.resolve_job_def(PUBLISH_JOB),
+            instance,
+            tags=range_tags(start, end),
+            run_config=QUIET_CONSOLE,
+        )
+    outcome.run_ids.append(result.run_id)
+    _collect_problems(result, outcome)
     for problem in outcome.problems:
         print(f"error: {one_line(problem)}", file=sys.stderr)
     print(summary_text(warehouse, start, end, time.monotonic() - began, outcome))

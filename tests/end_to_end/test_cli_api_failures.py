@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -53,9 +52,7 @@ def test_an_unreachable_api_is_one_line_per_step_with_the_endpoint_and_a_hint(tm
         "PIPELINE_EXPORT_DIR": str(tmp_path / "export"),
         "PIPELINE_START_DATE": DAY,
     }
-    began = time.monotonic()
     result = run_day(tmp_path, env)
-    seconds = time.monotonic() - began
 
     assert result.returncode == 1, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -63,17 +60,12 @@ def test_an_unreachable_api_is_one_line_per_step_with_the_endpoint_and_a_hint(tm
         "is D360_BASE_URL right? is the network up? (each request is retried for up to 1 s, "
         "D360_RETRY_SECONDS)"
     )
-    for step, endpoint in (
-        ("channels", "channels"),
-        ("clients", "clients"),
-        ("partner_balance", "balance"),
-    ):
+    for step, endpoint in (("channels", "channels"), ("clients", "clients")):
         assert (
             f"error: {step}: no answer from the Partner API at {base_url} (ConnectError: All "
             f"connection attempts failed) (GET /partners/{{partner_id}}/{endpoint}); {hint}"
         ) in errors, result.stderr
     assert "Traceback" not in result.stderr
-    assert seconds < 60  # three steps of about one second of retries, plus Dagster's start
 
 
 @contextmanager

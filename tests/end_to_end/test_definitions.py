@@ -45,6 +45,9 @@ def test_refresh_job_holds_every_asset_and_check() -> None:
         "usage_by_category",
         "reporting_views",
         "parquet_exports",
+        "client_markups",
+        "finance_settings",
+        "finance_report",
     }
     checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
     assert {
