@@ -63,6 +63,12 @@ def parse_balance_body(response: RawBalance, where: str) -> dict[str, Any]:
         raise UsageFormatError(error.client_id, where, error.field, error.problem) from None
 
 
+def scalar_text(value: object) -> str | None:
+    """A JSON scalar of a body parsed by `RawBalance.body` as text: numbers arrive as their
+    literal already; anything else stays visible (its repr) so the exact casts refuse it."""
+    return value if value is None or isinstance(value, str) else repr(value)
+
+
 def utc_timestamp(text: pl.Expr) -> pl.Expr:
     """ISO-8601 text with an offset (`2024-01-10T09:59:19Z`, fractions allowed) -> Datetime UTC.
 

@@ -12,9 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.transform.balance import _scalar_text
 from pipeline.transform.errors import PartnerBalanceFormatError
-from pipeline.transform.parsing import cast_exact
+from pipeline.transform.parsing import cast_exact, scalar_text
 from pipeline.transform.schemas import PARTNER_BALANCE_SNAPSHOTS
 
 
@@ -62,7 +61,7 @@ def _record_fields(number: int, record: dict[str, Any]) -> tuple[int, str, str |
     currency = record.get("currency")
     if not (isinstance(currency, str) and currency.strip()):
         raise PartnerBalanceFormatError("is missing", number, "currency")
-    return number, currency.strip().upper(), _scalar_text(record.get("total"))
+    return number, currency.strip().upper(), scalar_text(record.get("total"))
 
 
 def _report(row: dict[str, Any], field: str, problem: str) -> PartnerBalanceFormatError:
