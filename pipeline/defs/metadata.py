@@ -15,6 +15,7 @@ def preview(frame: pl.DataFrame) -> MetadataValue:
         tbl_hide_column_data_types=True,
         tbl_rows=PREVIEW_ROWS,
         tbl_cols=-1,
+        tbl_width_chars=10_000,  # one line per row: a narrower table wraps names and values
         fmt_str_lengths=40,
     ):
         return MetadataValue.md(str(frame.head(PREVIEW_ROWS)))

@@ -226,9 +226,11 @@ def _append_new(
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
     con.register("incoming_rows", frame)
-    try:
-        return affected_rows(
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
-        )
-    finally:
-        con.unregister("incoming_rows")
+    inserted = affected_rows(
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
+    )
+    # Not in a `finally`: after a failed INSERT (a CHECK constraint, say) DuckDB refuses all but
+    # ROLLBACK, and unregistering would replace the error with "transaction is aborted". The next
+    # register of the name replaces a leftover registration.
+    con.unregister("incoming_rows")
+    return inserted

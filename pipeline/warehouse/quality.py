@@ -1,7 +1,9 @@
 """Data-quality queries for asset checks: each returns the problem rows (empty means healthy).
 
 They take a connection (usually `wh.read()`), bind every value as a parameter and read tables only,
-except `usage_family_mismatches`, which reads the view of that name (see sql/views/).
+except `usage_family_mismatches` and `month_mismatches`, which read views (see sql/views/).
+Keys and non-negative counts and money are not checked here: they are constraints in the DDL
+(sql/tables), which DuckDB enforces on every insert.
 """
 
 from collections.abc import Sequence
@@ -9,52 +11,6 @@ from datetime import date
 
 import duckdb
 import polars as pl
-
-from pipeline.warehouse.errors import WarehouseError
-from pipeline.warehouse.schema import primary_key
-
-# Columns that are counts or money and so can never be negative.
-NON_NEGATIVE = {
-    "usage_daily": (
-        "quantity",
-        "paid_quantity",
-        "free_quantity",
-        "free_tier",
-        "free_entry_point",
-        "total_price",
-    ),
-    "usage_by_category": ("quantity", "paid_quantity", "price"),
-}
-
-
-def duplicate_keys(
-    con: duckdb.DuckDBPyConnection, table: str, key: Sequence[str] | None = None
-) -> pl.DataFrame:
-    """Key values held by more than one row, with their `rows` count.
-
-    The key defaults to the table's primary key, which DuckDB already enforces: the check guards
-    against tables rebuilt without their constraints (e.g. by CREATE TABLE AS).
-    """
-    columns = ", ".join(key or primary_key(con, table))
-    if not columns:
-        raise WarehouseError(f"{table} has no primary key; pass the key columns to check")
-    return con.sql(
-        f"SELECT {columns}, count(*) AS rows FROM {table} "
-        "GROUP BY ALL HAVING count(*) > 1 ORDER BY ALL"
-    ).pl()
-
-
-def negative_amounts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """One row per negative quantity or price, naming table, row, column and value."""
-    selects = [
-        f"SELECT '{table}' AS table_name, client_id, usage_date, "
-        f"{'category' if table == 'usage_by_category' else 'NULL'} AS category, "
-        f"'{column}' AS column_name, CAST({column} AS DECIMAL(38, 10)) AS value "
-        f"FROM {table} WHERE {column} < 0"
-        for table, columns in NON_NEGATIVE.items()
-        for column in columns
-    ]
-    return con.sql(" UNION ALL ".join(selects) + " ORDER BY ALL").pl()
 
 
 def coverage_gaps(
@@ -148,4 +104,27 @@ def unattributed_channel_usage(
         "FROM usage_daily_by_channel WHERE app_id = 'unattributed' "
         "AND usage_date BETWEEN ? AND ? ORDER BY ALL",
         params=[start, end],
+    ).pl()
+
+
+def month_mismatches(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Client-months fetched in full whose daily sum differs from the API's month figure
+    (`usage_reconciliation_monthly` says 'mismatch'), over the whole warehouse.
+
+    Only months whose figure was fetched count: a month loaded before month figures were fetched
+    has none, which is not a disagreement. A fetched month the API reported no usage for has no
+    row in `usage_monthly_api` but is in the raw fetch log, so it counts, as 0.
+    """
+    return con.sql(
+        """
+        SELECT r.client_id, r.month, r.currency, r.daily_total_price, r.api_month_total_price,
+               r.difference, r.quantity_difference
+        FROM usage_reconciliation_monthly AS r
+        WHERE r.status = 'mismatch'
+          AND (r.api_fetched_at IS NOT NULL OR EXISTS (
+                SELECT 1 FROM raw_balance_fetches AS f
+                WHERE f.client_id = r.client_id AND f.granularity = 'month' AND f.app_id = ''
+                  AND r.month BETWEEN f.window_start AND f.window_end))
+        ORDER BY r.month, r.client_id, r.currency
+        """
     ).pl()

@@ -7,9 +7,9 @@ CREATE TABLE IF NOT EXISTS usage_by_category (
     currency        VARCHAR         NOT NULL,
     category        VARCHAR         NOT NULL,
     category_family VARCHAR         NOT NULL,
-    quantity        BIGINT,
-    paid_quantity   BIGINT,
-    price           DECIMAL(38, 10),
+    quantity        BIGINT          CHECK (quantity >= 0),
+    paid_quantity   BIGINT          CHECK (paid_quantity >= 0),
+    price           DECIMAL(38, 10) CHECK (price >= 0),
     fetched_at      TIMESTAMPTZ     NOT NULL, -- when the response holding this figure came in
     PRIMARY KEY (client_id, usage_date, category)
 );

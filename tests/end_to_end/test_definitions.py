@@ -53,10 +53,11 @@ def test_refresh_job_holds_every_asset_and_check() -> None:
     assert {
         "every_client_and_day_fetched",
         "categories_add_up_to_totals",
-        "one_row_per_key_usage_daily",
-        "no_negative_values_usage_by_category",
+        "channels_add_up_to_client_days",
+        "channel_usage_is_attributed",
         "latest_partition_is_fresh",
-    } <= checks
+        "months_reconcile",
+    } == checks
 
 
 def test_the_staged_jobs_split_the_same_assets_and_only_usage_is_ranged() -> None:
