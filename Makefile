@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make demo` and `make test`.
+# Three commands on a fresh machine: `make demo`, `make dev` and `make test`.
 # uv is bootstrapped from PyPI into .tools/ (nothing installed by hand); the project
 # environment is .venv/, synced from uv.lock so every machine gets the same versions.
 PYTHON ?= python3
@@ -7,7 +7,7 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo dev test lint bench setup clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,10 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 
 demo: $(STAMP)
 	$(VENV)/bin/python -m pipeline demo
+
+# The Dagster UI on the demo settings (simulator + dagster dev); Ctrl-C stops both.
+dev: $(STAMP)
+	$(VENV)/bin/python -m pipeline dev
 
 test: $(STAMP)
 	$(VENV)/bin/python .ci/large_files.py

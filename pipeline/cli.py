@@ -96,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_month_argument,
         help="YYYY-MM (default: the latest calendar month that has ended and has a fetched day)",
     )
+    dev = commands.add_parser(
+        "dev",
+        help="the Dagster UI on the demo settings: simulator + dagster dev, Ctrl-C stops both",
+        description="Starts the embedded simulator and `dagster dev` pointed at it and at the "
+        "demo warehouse (data/demo/), with the daily schedule visible, and prints the UI address.",
+    )
+    dev.add_argument("--port", type=int, default=3000, help="the UI's port (default 3000)")
     commands.add_parser(
         "simulator",
         add_help=False,
@@ -125,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pipeline.demo import run_demo
 
             return run_demo()
+        if args.command == "dev":
+            from pipeline.dev import run_dev
+
+            return run_dev(args.port)
         if args.command == "query":
             return _query(args.sql, args.warehouse, args.rows, read_environment())
         if args.command == "report":
