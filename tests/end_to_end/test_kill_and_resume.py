@@ -1,8 +1,12 @@
 """Issue 8, "Done when": `python -m pipeline run` killed with SIGKILL mid-fetch, between batches
-and mid-commit leaves a warehouse that opens read-only, with no duplicate key and no partial
-client-day, and `run --resume` then ends equal to a clean run of the range (tables and parquet
-exports) without fetching again what the killed runs saved. An analyst's read-only connection held
-open during a batched load neither fails the load nor sees any part of it before it is published.
+and mid-commit leaves a warehouse that opens read-only, with no duplicate key, no partial
+client-day and the previous load intact; `run --resume` then ends equal to a clean run of the range
+(tables and parquet exports) without fetching again what the killed runs saved. An analyst's
+read-only connection held open all along neither fails the load nor sees any part of it: it keeps
+its snapshot, and new connections see the whole load at once, when it is published.
+
+The runs reload a range a clean run loaded before (as a re-run after revised figures would), so a
+half-published load would show as a client, or a client-day, mixing the old load and the new.
 """
 
 from __future__ import annotations
@@ -113,17 +117,24 @@ class Run:
     def balance_clients(self) -> set[str]:
         return {r.client_id for r in self.balance_requests()}
 
+    def batching(self) -> bool:
+        """Fetching and saving batches (or past them), not over yet."""
+        return self.returncode is None and self.saw("balance windows fetched")
+
 
 def run_pipeline(
     sim: object,
     env: dict[str, str],
     *args: str,
     kill_when: Callable[[Run], bool] | None = None,
+    watcher: Analyst | None = None,
 ) -> Run:
     """Run `python -m pipeline run` over the range; SIGKILL it (its whole process group, as a
     power loss would) as soon as `kill_when` holds, checked every couple of milliseconds."""
     settle(sim)
     run = Run(sim, len(sim.requests))
+    if watcher is not None:
+        watcher.runs.append(run)
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run", "--start", str(START), "--end", str(END), *args],
         env=env,
@@ -169,29 +180,35 @@ def journal_of(warehouse: Path) -> Path:
     return warehouse.with_name(f"{warehouse.name}.run-{START}_{END}.journal")
 
 
-def check_warehouse(warehouse: Path) -> int:
-    """The invariants a killed run must leave; returns how many clients have the range covered."""
+def check_warehouse(warehouse: Path, since: datetime) -> int:
+    """The invariants any run, killed or not, must leave; returns how many clients have the
+    range from the load that began at `since` (the others still have it from the load before)."""
     assert warehouse.is_file()
     assert not warehouse.with_name(warehouse.name + ".wal").exists()
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with Warehouse(warehouse).read() as con:  # DuckDB, read-only
         for table, key in KEYS.items():
             duplicates = con.execute(
                 f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
             ).fetchone()
             assert duplicates == (0,), f"duplicate keys in {table}"
         for table in ("usage_daily", "usage_by_category"):
-            uncovered = con.execute(
-                f"SELECT count(*) FROM {table} "
-                "ANTI JOIN usage_coverage USING (client_id, usage_date)"
+            # Every row's client-day is covered, by the same load as the row.
+            mixed = con.execute(
+                f"SELECT count(*) FROM {table} AS t LEFT JOIN usage_coverage AS c "
+                "USING (client_id, usage_date) "
+                "WHERE c.fetched_at IS NULL OR (t.fetched_at > $1) != (c.fetched_at > $1)",
+                [since],
             ).fetchone()
-            assert uncovered == (0,), f"{table} has client-days usage_coverage lacks"
+            assert mixed == (0,), f"{table} has client-days usage_coverage lacks or disowns"
         per_client = con.execute(
-            "SELECT count(*) FROM usage_coverage "
+            "SELECT count(*), count(*) FILTER (fetched_at > ?) FROM usage_coverage "
             "WHERE usage_date BETWEEN ? AND ? GROUP BY client_id",
-            [START, END],
+            [since, START, END],
         ).fetchall()
-    assert all(days == DAYS for (days,) in per_client), "a client has only part of the range"
-    return len(per_client)
+    assert len(per_client) == CLIENTS
+    assert all(days == DAYS for days, _ in per_client), "a client lost days of the range"
+    assert all(new in (0, DAYS) for _, new in per_client), "a client has part of the new load"
+    return sum(1 for _, new in per_client if new)
 
 
 def journal_clients(warehouse: Path, scratch: Path) -> set[str]:
@@ -218,7 +235,7 @@ def journal_clients(warehouse: Path, scratch: Path) -> set[str]:
 
 
 def tables_of(warehouse: Path) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with Warehouse(warehouse).read() as con:
         return {
             table: con.execute(
                 f"SELECT * EXCLUDE (fetched_at) FROM {table} ORDER BY ALL"
@@ -277,75 +294,8 @@ def clean(sim: object, tmp_path_factory: pytest.TempPathFactory) -> Clean:
     )
 
 
-def test_runs_killed_mid_fetch_between_batches_and_mid_commit_resume_to_a_clean_run(
-    sim: object, clean: Clean, tmp_path: Path
-) -> None:
-    env = pipeline_env(sim, tmp_path / "killed")
-    warehouse = Path(env["PIPELINE_WAREHOUSE"])
-    per_client = clean.balance_requests // CLIENTS
-    per_batch = per_client * BATCH
-
-    # Mid-fetch: the first batch saved, the second half fetched.
-    first = run_pipeline(
-        sim, env, kill_when=lambda run: len(run.balance_requests()) >= per_batch * 3 // 2
-    )
-    assert first.killed and first.returncode == -signal.SIGKILL, first.stderr
-    assert check_warehouse(warehouse) == 0  # nothing published: the directory tables only
-    saved_first = journal_clients(warehouse, tmp_path / "journal-1")
-    assert len(saved_first) == BATCH
-    assert first.balance_clients() > saved_first  # the batch in flight was lost
-
-    # Between batches: killed as soon as its first batch is saved.
-    second = run_pipeline(
-        sim, env, "--resume", kill_when=lambda run: run.saw("usage: batch 1 saved")
-    )
-    assert second.killed and second.returncode == -signal.SIGKILL, second.stderr
-    assert second.saw(f"usage: resuming, {BATCH} clients already saved by an interrupted run")
-    assert check_warehouse(warehouse) == 0
-    saved_second = journal_clients(warehouse, tmp_path / "journal-2")
-    assert saved_first < saved_second and len(saved_second) % BATCH == 0
-    assert not second.balance_clients() & saved_first  # what was saved is not fetched again
-
-    # Mid-commit: every client saved, killed while the publish writes its staging copy.
-    last_batch = math.ceil((CLIENTS - len(saved_second)) / BATCH)
-    third = run_pipeline(
-        sim,
-        env,
-        "--resume",
-        kill_when=lambda run: (
-            run.saw(f"usage: batch {last_batch} saved") and bool(staging_files(warehouse))
-        ),
-    )
-    assert third.killed and third.returncode == -signal.SIGKILL, third.stderr
-    assert staging_files(warehouse)  # the half-written copy, never swapped in
-    assert check_warehouse(warehouse) == 0  # the published file is as it was
-    assert journal_clients(warehouse, tmp_path / "journal-3") == set(sim.client_ids())
-    assert not third.balance_clients() & saved_second
-    assert len(third.balance_requests()) == per_client * (CLIENTS - len(saved_second))
-
-    # To the end: nothing left to fetch, the journal published and removed.
-    fourth = run_pipeline(sim, env, "--resume")
-    assert fourth.returncode == 0, fourth.stderr
-    assert fourth.saw(f"usage: resuming, {CLIENTS} clients already saved by an interrupted run")
-    assert fourth.balance_requests() == []
-    assert check_warehouse(warehouse) == CLIENTS
-    assert not staging_files(warehouse) and not journal_of(warehouse).exists()
-    assert tables_of(warehouse) == clean.tables
-    assert exports_of(Path(env["PIPELINE_EXPORT_DIR"])) == clean.exports
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        kept = con.execute(
-            "SELECT max(fetched_at) FROM usage_coverage WHERE list_contains(?, client_id)",
-            [sorted(saved_first)],
-        ).fetchone()[0]
-    assert kept < second.started_at  # the first run's batch, as it fetched it
-
-    # From the first kill to the end, the resumed runs asked for less than one full run.
-    refetched = sum(len(run.balance_requests()) for run in (second, third, fourth))
-    assert refetched < clean.balance_requests
-
-
 def usage_state(con: duckdb.DuckDBPyConnection, since: datetime) -> tuple[int, ...]:
-    """What the usage load changes: coverage rows (all, and fetched after `since`), usage rows,
+    """What a usage load changes: coverage rows (all, and fetched after `since`), usage rows,
     balance snapshots and fetch log rows."""
     row = con.execute(
         """
@@ -361,51 +311,146 @@ def usage_state(con: duckdb.DuckDBPyConnection, since: datetime) -> tuple[int, .
     return tuple(row)
 
 
-def test_a_read_only_connection_held_during_a_batched_load_sees_none_of_it_until_published(
+class Analyst:
+    """A read-only connection opened on the warehouse before the load and held until after it,
+    queried every 50 ms from a thread, each time next to a connection opened just then."""
+
+    def __init__(self, warehouse: Path, since: datetime) -> None:
+        self.warehouse = warehouse
+        self.since = since
+        self.held = duckdb.connect(str(warehouse), read_only=True)
+        self.before = usage_state(self.held, since)
+        self.held_states: list[tuple[int, ...]] = []
+        # (which run was going, whether it was fetching and saving batches, what a new
+        # connection saw)
+        self.new_states: list[tuple[int, bool, tuple[int, ...]]] = []
+        self.runs: list[Run] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> Analyst:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.held_states.append(usage_state(self.held, self.since))
+        self.held.close()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            self.held_states.append(usage_state(self.held, self.since))
+            run = self.runs[-1] if self.runs else None
+            batching = run is not None and run.batching()
+            with Warehouse(self.warehouse).read() as con:
+                state = usage_state(con, self.since)
+            batching = batching and run.batching()
+            self.new_states.append((len(self.runs), batching, state))
+            self._stop.wait(0.05)
+
+
+def test_killed_runs_resume_to_a_clean_run_and_a_held_reader_never_sees_half_a_load(
     sim: object, clean: Clean, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "analyst"
+    folder = tmp_path / "killed"
     env = pipeline_env(sim, folder)
     warehouse = Path(env["PIPELINE_WAREHOUSE"])
-    # The warehouse already holds the range, as loaded yesterday; today's run loads it again.
+    # The range as a clean run loaded it earlier: its warehouse and raw landing files.
     shutil.copyfile(clean.warehouse, warehouse)
     shutil.copytree(clean.raw_dir, folder / "raw")
     since = datetime.now(UTC)
-    held = duckdb.connect(str(warehouse), read_only=True)  # the analyst's, open all along
-    before = usage_state(held, since)
-    assert before[0] == CLIENTS * DAYS and before[1] == 0
+    per_client = clean.balance_requests // CLIENTS
+    per_batch = per_client * BATCH
 
-    seen_by_held: list[tuple[int, ...]] = []
-    seen_by_new: list[tuple[bool, tuple[int, ...]]] = []  # (while batches were saved, state)
-    last_look = [0.0]
-    last_batch = f"usage: batch {CLIENTS // BATCH} saved"
+    with Analyst(warehouse, since) as analyst:
+        before = analyst.before
+        assert before[:2] == (CLIENTS * DAYS, 0)
 
-    def analyst(run: Run) -> bool:
-        # Called as the run is polled: every 50 ms, query the held connection and a new one.
-        if time.monotonic() - last_look[0] >= 0.05:
-            seen_by_held.append(usage_state(held, since))
-            fetching = run.saw("balance windows fetched")
-            with Warehouse(warehouse).read() as con:
-                state = usage_state(con, since)
-            seen_by_new.append((fetching and not run.saw(last_batch), state))
-            last_look[0] = time.monotonic()
-        return False  # never kill
+        # Mid-fetch: the first batch saved, the second half fetched.
+        first = run_pipeline(
+            sim,
+            env,
+            kill_when=lambda run: len(run.balance_requests()) >= per_batch * 3 // 2,
+            watcher=analyst,
+        )
+        assert first.killed and first.returncode == -signal.SIGKILL, first.stderr
+        assert check_warehouse(warehouse, since) == 0  # nothing of it published
+        assert tables_of(warehouse) == clean.tables  # the previous load intact
+        saved_first = journal_clients(warehouse, tmp_path / "journal-1")
+        assert len(saved_first) == BATCH
+        assert first.balance_clients() > saved_first  # the batch in flight was lost
 
-    try:
-        run = run_pipeline(sim, env, kill_when=analyst)
-        after_held = usage_state(held, since)
-    finally:
-        held.close()
+        # Between batches: killed as soon as its first batch is saved.
+        second = run_pipeline(
+            sim,
+            env,
+            "--resume",
+            kill_when=lambda run: run.saw("usage: batch 1 saved"),
+            watcher=analyst,
+        )
+        assert second.killed and second.returncode == -signal.SIGKILL, second.stderr
+        assert second.saw(f"usage: resuming, {BATCH} clients already saved by an interrupted run")
+        assert check_warehouse(warehouse, since) == 0
+        assert tables_of(warehouse) == clean.tables
+        saved_second = journal_clients(warehouse, tmp_path / "journal-2")
+        assert saved_first < saved_second and len(saved_second) % BATCH == 0
+        assert not second.balance_clients() & saved_first  # what was saved is not fetched again
 
-    assert run.returncode == 0 and not run.killed, run.stderr
-    assert run.saw(last_batch)
-    with Warehouse(warehouse).read() as con:
-        after = usage_state(con, since)
-    assert after[:4] == (CLIENTS * DAYS, CLIENTS * DAYS, before[2], before[3])  # all new at once
-    assert after[5] == before[5] + clean.balance_requests
-    assert set(seen_by_held) == {before} and after_held == before  # the old snapshot throughout
-    assert {state for _, state in seen_by_new} == {before, after}  # never part of the run
-    # While batches were being fetched and saved, new connections saw none of them.
-    during_batches = [state for batching, state in seen_by_new if batching]
-    assert during_batches and set(during_batches) == {before}
+        # Mid-commit: every client saved, killed while the publish writes its staging copy.
+        last_batch = math.ceil((CLIENTS - len(saved_second)) / BATCH)
+        third = run_pipeline(
+            sim,
+            env,
+            "--resume",
+            kill_when=lambda run: (
+                run.saw(f"usage: batch {last_batch} saved") and bool(staging_files(warehouse))
+            ),
+            watcher=analyst,
+        )
+        assert third.killed and third.returncode == -signal.SIGKILL, third.stderr
+        assert staging_files(warehouse)  # the half-written copy, never swapped in
+        assert check_warehouse(warehouse, since) == 0  # the published file is as it was
+        assert tables_of(warehouse) == clean.tables
+        assert journal_clients(warehouse, tmp_path / "journal-3") == set(sim.client_ids())
+        assert not third.balance_clients() & saved_second
+        assert len(third.balance_requests()) == per_client * (CLIENTS - len(saved_second))
+
+        # To the end, with the analyst's connection still open: nothing left to fetch, the
+        # journal published (all of it at once) and removed.
+        fourth = run_pipeline(sim, env, "--resume", watcher=analyst)
+        assert fourth.returncode == 0, fourth.stderr
+        assert fourth.saw(f"usage: resuming, {CLIENTS} clients already saved by an interrupted run")
+        assert fourth.balance_requests() == []
+
+    assert check_warehouse(warehouse, since) == CLIENTS
+    assert not staging_files(warehouse) and not journal_of(warehouse).exists()
     assert tables_of(warehouse) == clean.tables
+    assert exports_of(Path(env["PIPELINE_EXPORT_DIR"])) == clean.exports
+    with Warehouse(warehouse).read() as con:
+        kept = con.execute(
+            "SELECT max(fetched_at) FROM usage_coverage WHERE list_contains(?, client_id)",
+            [sorted(saved_first)],
+        ).fetchone()[0]
+        after = usage_state(con, since)
+    assert since < kept < second.started_at  # the first run's batch, as that run fetched it
+    # From the first kill to the end, the resumed runs asked for less than one full run...
+    refetched = sum(len(run.balance_requests()) for run in (second, third, fourth))
+    assert refetched < clean.balance_requests
+    # ...and what the lost batches fetched was not logged: one fetch row per planned request.
+    assert after == (
+        CLIENTS * DAYS,
+        CLIENTS * DAYS,
+        before[2],
+        before[3],
+        2 * before[4],
+        before[5] + clean.balance_requests,
+    )
+
+    # The analyst's connection kept its snapshot through three kills and the publish.
+    assert set(analyst.held_states) == {before}
+    # New connections saw the old load or the whole new one, never a part...
+    assert {state for _, _, state in analyst.new_states} == {before, after}
+    # ...and nothing new until the last run published: not while batches were saved.
+    assert {state for run, _, state in analyst.new_states if run < 4} == {before}
+    assert any(batching for _, batching, _ in analyst.new_states)
