@@ -163,17 +163,11 @@ USAGE_DAILY_BY_CHANNEL = schema_of(
     }
 )
 
-USAGE_BY_CHANNEL_CATEGORY = schema_of(
-    {
-        "client_id": pl.String,
-        "app_id": pl.String,
-        "usage_date": pl.Date,
-        "currency": pl.String,
-        "category": pl.String,
-        "category_family": pl.String,
-        "quantity": pl.Int64,
-        "paid_quantity": pl.Int64,
-        "price": MONEY,
-        "fetched_at": UTC_TIMESTAMP,
-    }
-)
+
+def with_app_id(schema: pl.Schema) -> pl.Schema:
+    """`schema` with `app_id` after its first column (client_id): its per-channel cut."""
+    (first, first_type), *rest = schema.items()
+    return schema_of({first: first_type, "app_id": pl.String, **dict(rest)})
+
+
+USAGE_BY_CHANNEL_CATEGORY = with_app_id(USAGE_BY_CATEGORY_FRAME)

@@ -22,7 +22,7 @@ from pipeline.transform.schemas import (
     FETCHED_AT,
     USAGE_BY_CATEGORY_FRAME,
     USAGE_DAILY_FRAME,
-    schema_of,
+    with_app_id,
 )
 
 REQUIRED_TOTALS = ("quantity", "paid_quantity", "total_price")
@@ -69,17 +69,12 @@ def _frames(responses: Sequence[RawBalance], granularity: str) -> UsageFrames:
     rows = _usage_rows(responses, granularity)
     if rows.is_empty():
         return UsageFrames(
-            daily=pl.DataFrame(schema=_with_app_id(USAGE_DAILY_FRAME)),
-            by_category=pl.DataFrame(schema=_with_app_id(USAGE_BY_CATEGORY_FRAME)),
+            daily=pl.DataFrame(schema=with_app_id(USAGE_DAILY_FRAME)),
+            by_category=pl.DataFrame(schema=with_app_id(USAGE_BY_CATEGORY_FRAME)),
         )
     categories = discover_categories(rows.columns)
     latest = _latest_per_day(_typed(rows, categories))
     return UsageFrames(daily=_daily(latest), by_category=_by_category(latest, categories))
-
-
-def _with_app_id(schema: pl.Schema) -> pl.Schema:
-    (first, first_type), *rest = schema.items()
-    return schema_of({first: first_type, "app_id": pl.String, **dict(rest)})
 
 
 def discover_categories(columns: Sequence[str]) -> list[str]:
@@ -230,12 +225,12 @@ def _latest_per_day(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _daily(rows: pl.DataFrame) -> pl.DataFrame:
-    return rows.select(_with_app_id(USAGE_DAILY_FRAME).names())
+    return rows.select(with_app_id(USAGE_DAILY_FRAME).names())
 
 
 def _by_category(rows: pl.DataFrame, categories: Sequence[str]) -> pl.DataFrame:
     """Wide category triples -> one row per category with any non-zero figure."""
-    schema = _with_app_id(USAGE_BY_CATEGORY_FRAME)
+    schema = with_app_id(USAGE_BY_CATEGORY_FRAME)
     if not categories:
         return pl.DataFrame(schema=schema)
     # struct columns carry the three measures through one unpivot; the prefix keeps a category
