@@ -22,8 +22,12 @@ drop=N close the connection mid-body every N requests; slow=N[:SECONDS] answer l
 429=N forced 429; token-expiry=N revoke bearer tokens; drift unknown usage category and
 missing optional fields; vanish=CLIENT_ID[,CLIENT_ID...] balance answers 404 for those
 clients; hide_channel=APP_ID[,APP_ID...] the channel listings leave out those channels
-while their usage still counts in their client's totals (and answers their app_id filter).
-N counts requests to the balance and list endpoints."""
+while their usage still counts in their client's totals (and answers their app_id filter);
+malformed=CLIENT_ID:KIND[,CLIENT_ID:KIND...] every balance answer of that client is malformed,
+KIND one of: usage_null, usage_missing (no usage list), negative_price, bad_quantity ("abc"),
+huge_number (1e30), many_decimals (15 decimal places), null_total, no_period_date (the row
+kinds spoil each answer's first usage row), non_utf8 (bytes that are not UTF-8 in the currency
+string). N counts requests to the balance and list endpoints."""
 
 
 def serve(argv: list[str] | None = None) -> int:
@@ -189,6 +193,8 @@ def _faults(specs: list[str]) -> Faults:
                 fields["vanished_clients"] = frozenset(value.split(","))
             elif kind in ("hide_channel", "hide-channel") and value:
                 fields["hidden_channels"] = frozenset(value.split(","))
+            elif kind == "malformed" and value:
+                fields["malformed"] = {**fields.get("malformed", {}), **_malformed(value)}
             elif kind == "5xx":
                 fields.update(error_burst_every=int(every), error_burst_length=int(extra or 1))
             elif kind == "slow":
@@ -205,6 +211,14 @@ def _faults(specs: list[str]) -> Faults:
         except ValueError:
             raise ValueError(f"bad --fault {spec!r}") from None
     return replace(Faults(), **fields)
+
+
+def _malformed(value: str) -> dict[str, str]:
+    """CLIENT_ID:KIND[,CLIENT_ID:KIND...]; the kind is checked by Faults."""
+    pairs = [part.partition(":") for part in value.split(",")]
+    if not all(client_id and kind for client_id, _, kind in pairs):
+        raise ValueError
+    return {client_id: kind for client_id, _, kind in pairs}
 
 
 def _banner(sim: Simulator, env: Mapping[str, str | None]) -> str:

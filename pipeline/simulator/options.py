@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 from typing import Literal
+
+from .malformed import MALFORMED_KINDS, MalformedKind
 
 RetryAfterPolicy = Literal["always", "never", "sometimes"]
 # "auto": one object when the partner tops up in one currency, a list of them with several.
@@ -32,8 +36,18 @@ class Faults:
     # Channels (by app_id) the channel listings leave out although their usage still counts in
     # their client's totals: what a partner sees for a number it does not manage.
     hidden_channels: frozenset[str] = frozenset()
+    # client id -> how every balance answer of that client is malformed (malformed.py lists the
+    # kinds: "usage_null", "negative_price", "non_utf8", ...). Applied after the other faults.
+    malformed: Mapping[str, MalformedKind] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
+        unknown = sorted(set(self.malformed.values()) - set(MALFORMED_KINDS))
+        if unknown:
+            raise ValueError(
+                f"unknown malformed kind {unknown[0]!r}: one of {', '.join(MALFORMED_KINDS)}"
+            )
+        # A read-only copy: the caller's dict cannot change a running simulator's faults.
+        object.__setattr__(self, "malformed", MappingProxyType(dict(self.malformed)))
         periods = (
             self.error_burst_every,
             self.drop_every,

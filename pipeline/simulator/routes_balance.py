@@ -11,6 +11,7 @@ from starlette.responses import Response
 from .access import Faultable, FaultableCall
 from .balance import DEFAULT_END, DEFAULT_START, balance_json, parse_balance_query
 from .errors import not_found
+from .malformed import spoil
 
 router = APIRouter()
 
@@ -65,5 +66,9 @@ async def answer_balance(
         (world.history_start, world.today - timedelta(days=1)),
         runtime.options.max_window_days,
     )
-    body = balance_json(client, runtime.usage, query, runtime.faults.faults.schema_drift)
+    faults = runtime.faults.faults
+    body = balance_json(client, runtime.usage, query, faults.schema_drift)
+    if (kind := faults.malformed.get(client_id)) is not None:
+        body = spoil(body, kind)
+        call.request.state.fault = f"malformed:{kind}"
     return Response(body, media_type="application/json")
