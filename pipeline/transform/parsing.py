@@ -22,6 +22,11 @@ from pipeline.transform.schemas import MONEY, MONEY_SCALE
 
 _DECIMAL_LITERAL = r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
 _COUNT_LITERAL = r"^\d+$"
+# Plain literals, which always pass the checks below: at most 18 digits always fit Int64, at most
+# 28 integer and 10 decimal digits always fit MONEY. ASCII digits only (\d is Unicode in polars).
+_PLAIN_COUNT = r"^[0-9]{1,18}$"
+_PLAIN_MONEY = r"^[0-9]{1,28}(?:\.[0-9]{1,10})?$"
+_PLAIN_SIGNED_MONEY = r"^-?[0-9]{1,28}(?:\.[0-9]{1,10})?$"
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,47 @@ def cast_exact(
     warehouse, so a negative price is refused with its address rather than summed into a bill.
     Null is allowed except in `required` columns. Raises `report(...)` for the first bad value.
     """
+    if not _all_plain(frame, counts=counts, money=money, required=required, signed=signed):
+        _raise_first_problem(
+            frame, counts=counts, money=money, required=required, report=report, signed=signed
+        )
+    return frame.with_columns(
+        [pl.col(c).cast(pl.Int64) for c in counts]
+        + [pl.col(c).str.to_decimal(scale=MONEY_SCALE).cast(MONEY) for c in money]
+    )
+
+
+def _all_plain(
+    frame: pl.DataFrame,
+    *,
+    counts: Sequence[str],
+    money: Sequence[str],
+    required: Collection[str],
+    signed: Collection[str],
+) -> bool:
+    """One cheap pass: True when every value is a plain literal (or an allowed null), so none can
+    have a problem. Otherwise the exact checks decide, value by value."""
+    patterns = {c: _PLAIN_COUNT for c in counts}
+    patterns |= {c: _PLAIN_SIGNED_MONEY if c in signed else _PLAIN_MONEY for c in money}
+    if not patterns or frame.is_empty():
+        return True
+    plain = [
+        pl.col(c).str.contains(pattern).fill_null(c not in required)
+        for c, pattern in patterns.items()
+    ]
+    return bool(frame.select(pl.all_horizontal(plain).all()).item())
+
+
+def _raise_first_problem(
+    frame: pl.DataFrame,
+    *,
+    counts: Sequence[str],
+    money: Sequence[str],
+    required: Collection[str],
+    report: ProblemReport,
+    signed: Collection[str],
+) -> None:
+    """Raise `report(...)` for the first value that is not an exact count or amount, if any."""
     problems = {c: count_problem(pl.col(c)) for c in counts}
     problems |= {
         c: money_problem(pl.col(c)) | (pl.col(c).str.starts_with("-") & (c not in signed))
@@ -156,10 +202,6 @@ def cast_exact(
         else:
             problem = f"is not a non-negative integer: {show_value(value)}"
         raise report(row, field, problem)
-    return frame.with_columns(
-        [pl.col(c).cast(pl.Int64) for c in counts]
-        + [pl.col(c).str.to_decimal(scale=MONEY_SCALE).cast(MONEY) for c in money]
-    )
 
 
 def _money_reason(value: str) -> str:

@@ -107,9 +107,15 @@ def _usage_rows(responses: Sequence[RawBalance], granularity: str) -> pl.DataFra
             _RESPONSE: pl.Int64,
         },
     )
+    dicts = list(itertools.chain.from_iterable(usage for usage, _ in usages))
+    # Every JSON number is already its literal text (RawBalance.body), so every column is text:
+    # named up front, polars builds them without a pass inferring their types.
+    names = sorted(set().union(*dicts))
     try:
-        rows = pl.from_dicts(
-            itertools.chain.from_iterable(usage for usage, _ in usages), infer_schema_length=None
+        rows = (
+            pl.from_dicts(dicts, schema=dict.fromkeys(names, pl.String))
+            if dicts
+            else pl.DataFrame()
         )
     except (TypeError, ValueError, pl.exceptions.PolarsError):
         # polars cannot build a column holding both objects and scalars: find and name it.
@@ -241,15 +247,18 @@ def _by_category(rows: pl.DataFrame, categories: Sequence[str]) -> pl.DataFrame:
         ).alias(f"_category_{category}")
         for category in categories
     ]
-    index = ["client_id", "app_id", "usage_date", "currency", "fetched_at"]
-    figures = [pl.col(measure) != 0 for measure in CATEGORY_MEASURES]
+    # `rows` are in key order already (_latest_per_day): sorting by their position, then by
+    # category, puts the long rows in (client_id, app_id, usage_date, category) order cheaply.
+    index = ["_row", "client_id", "app_id", "usage_date", "currency", "fetched_at"]
+    figures = [pl.col("_figures").struct.field(measure) != 0 for measure in CATEGORY_MEASURES]
     return (
-        rows.select(*index, *triples)
+        rows.with_row_index("_row")
+        .select(*index, *triples)
         .unpivot(index=index, variable_name="category", value_name="_figures")
+        .filter(pl.any_horizontal(figures))
+        .sort("_row", "category")
         .unnest("_figures")
         .with_columns(pl.col("category").str.strip_prefix("_category_"))
-        .filter(pl.any_horizontal(figures))
         .with_columns(category_family(pl.col("category")).alias("category_family"))
         .select(schema.names())
-        .sort("client_id", "app_id", "usage_date", "category")
     )
