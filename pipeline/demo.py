@@ -85,7 +85,6 @@ Finance report (opens offline in any browser): {report}
 Query it (read-only, so it never blocks the pipeline):
   .venv/bin/python -m pipeline query --warehouse {warehouse} \\
       "select * from usage_monthly_by_client order by month desc, total_price desc limit 10"
-Open the Dagster UI on the same definitions, against a simulator in another terminal:
-  .venv/bin/python -m pipeline simulator        # prints the D360_* lines to export
-  DAGSTER_HOME=$PWD .venv/bin/dagster dev       # then http://127.0.0.1:3000
+Open the Dagster UI on this warehouse, with a simulator behind it (Ctrl-C stops both):
+  make dev                                      # then http://127.0.0.1:3000
 """
