@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import pytest
@@ -100,13 +101,18 @@ class Run:
     first_request: int
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_request: int | None = None  # set when the run is over
-    lines: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # stderr, as it comes
+    stdout: list[str] = field(default_factory=list)
     returncode: int | None = None
     killed: bool = False
 
     @property
     def stderr(self) -> str:
         return "\n".join(self.lines)
+
+    def __str__(self) -> str:
+        output = "\n".join([*self.lines, *self.stdout])
+        return f"exit {self.returncode}, killed by the test: {self.killed}\n{output}"
 
     def saw(self, text: str) -> bool:
         return any(text in line for line in self.lines)
@@ -139,23 +145,27 @@ def run_pipeline(
         [sys.executable, "-m", "pipeline", "run", "--start", str(START), "--end", str(END), *args],
         env=env,
         cwd=env["HOME"],
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
 
-    def read() -> None:
-        for line in process.stderr:
-            run.lines.append(line.rstrip("\n"))
+    def read(stream: IO[str], lines: list[str]) -> None:
+        for line in stream:
+            lines.append(line.rstrip("\n"))
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    readers = [
+        threading.Thread(target=read, args=(process.stderr, run.lines), daemon=True),
+        threading.Thread(target=read, args=(process.stdout, run.stdout), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
     deadline = time.monotonic() + TIMEOUT
     try:
         while process.poll() is None:
             if time.monotonic() > deadline:
-                pytest.fail(f"the run still goes after {TIMEOUT:.0f}s:\n{run.stderr}")
+                pytest.fail(f"the run still goes after {TIMEOUT:.0f}s:\n{run}")
             if kill_when is not None and kill_when(run):
                 os.killpg(process.pid, signal.SIGKILL)
                 run.killed = True
@@ -166,7 +176,8 @@ def run_pipeline(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    reader.join(timeout=10)
+    for reader in readers:
+        reader.join(timeout=10)
     settle(sim)
     run.last_request = len(sim.requests)
     return run
@@ -313,7 +324,7 @@ def usage_state(con: duckdb.DuckDBPyConnection, since: datetime) -> tuple[int, .
 
 class Analyst:
     """A read-only connection opened on the warehouse before the load and held until after it,
-    queried every 50 ms from a thread, each time next to a connection opened just then."""
+    queried every 0.1 s from a thread, each time next to a connection opened just then."""
 
     def __init__(self, warehouse: Path, since: datetime) -> None:
         self.warehouse = warehouse
@@ -325,6 +336,7 @@ class Analyst:
         # connection saw)
         self.new_states: list[tuple[int, bool, tuple[int, ...]]] = []
         self.runs: list[Run] = []
+        self.error: BaseException | None = None  # a query that failed
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -335,10 +347,20 @@ class Analyst:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
-        self.held_states.append(usage_state(self.held, self.since))
-        self.held.close()
+        try:
+            if self.error is not None:
+                raise AssertionError("the analyst's queries failed during the load") from self.error
+            self.held_states.append(usage_state(self.held, self.since))
+        finally:
+            self.held.close()
 
     def _watch(self) -> None:
+        try:
+            self._look()
+        except BaseException as error:  # re-raised in the test's thread
+            self.error = error
+
+    def _look(self) -> None:
         while not self._stop.is_set():
             self.held_states.append(usage_state(self.held, self.since))
             run = self.runs[-1] if self.runs else None
@@ -347,7 +369,7 @@ class Analyst:
                 state = usage_state(con, self.since)
             batching = batching and run.batching()
             self.new_states.append((len(self.runs), batching, state))
-            self._stop.wait(0.05)
+            self._stop.wait(0.1)
 
 
 def test_killed_runs_resume_to_a_clean_run_and_a_held_reader_never_sees_half_a_load(
@@ -374,7 +396,7 @@ def test_killed_runs_resume_to_a_clean_run_and_a_held_reader_never_sees_half_a_l
             kill_when=lambda run: len(run.balance_requests()) >= per_batch * 3 // 2,
             watcher=analyst,
         )
-        assert first.killed and first.returncode == -signal.SIGKILL, first.stderr
+        assert first.killed and first.returncode == -signal.SIGKILL, first
         assert check_warehouse(warehouse, since) == 0  # nothing of it published
         assert tables_of(warehouse) == clean.tables  # the previous load intact
         saved_first = journal_clients(warehouse, tmp_path / "journal-1")
@@ -389,7 +411,7 @@ def test_killed_runs_resume_to_a_clean_run_and_a_held_reader_never_sees_half_a_l
             kill_when=lambda run: run.saw("usage: batch 1 saved"),
             watcher=analyst,
         )
-        assert second.killed and second.returncode == -signal.SIGKILL, second.stderr
+        assert second.killed and second.returncode == -signal.SIGKILL, second
         assert second.saw(f"usage: resuming, {BATCH} clients already saved by an interrupted run")
         assert check_warehouse(warehouse, since) == 0
         assert tables_of(warehouse) == clean.tables
@@ -408,7 +430,7 @@ def test_killed_runs_resume_to_a_clean_run_and_a_held_reader_never_sees_half_a_l
             ),
             watcher=analyst,
         )
-        assert third.killed and third.returncode == -signal.SIGKILL, third.stderr
+        assert third.killed and third.returncode == -signal.SIGKILL, third
         assert staging_files(warehouse)  # the half-written copy, never swapped in
         assert check_warehouse(warehouse, since) == 0  # the published file is as it was
         assert tables_of(warehouse) == clean.tables
@@ -419,7 +441,7 @@ def test_killed_runs_resume_to_a_clean_run_and_a_held_reader_never_sees_half_a_l
         # To the end, with the analyst's connection still open: nothing left to fetch, the
         # journal published (all of it at once) and removed.
         fourth = run_pipeline(sim, env, "--resume", watcher=analyst)
-        assert fourth.returncode == 0, fourth.stderr
+        assert fourth.returncode == 0, fourth
         assert fourth.saw(f"usage: resuming, {CLIENTS} clients already saved by an interrupted run")
         assert fourth.balance_requests() == []
 
@@ -447,7 +469,9 @@ def test_killed_runs_resume_to_a_clean_run_and_a_held_reader_never_sees_half_a_l
         before[5] + clean.balance_requests,
     )
 
-    # The analyst's connection kept its snapshot through three kills and the publish.
+    # The analyst's connection kept its snapshot through three kills and the publish, queried
+    # during every run.
+    assert {run for run, _, _ in analyst.new_states} >= {1, 2, 3, 4}
     assert set(analyst.held_states) == {before}
     # New connections saw the old load or the whole new one, never a part...
     assert {state for _, _, state in analyst.new_states} == {before, after}
