@@ -1,38 +1,70 @@
-"""python -m bench [name ...] [--readme PATH | --no-readme]: run benchmarks, record their figures.
+"""python -m bench [name ...] [--quick] [--clients N] [--readme PATH | --no-readme]: run
+benchmarks, record their figures.
 
-Each benchmark writes `bench/results/<name>.md`; then the README's section between the markers
-is rewritten with every results file, so the figures of benchmarks not run this time stay.
+Each benchmark writes `bench/results/<name>.md` (the scale benchmarks also their rows of issue
+8's targets table, `<name>.targets.json`); then the README's section between the markers is
+rewritten with the targets table and every results file, so the figures of benchmarks not run
+this time stay. `--quick` runs small sizes into a temporary folder and leaves the README alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import logging
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-BENCHMARKS = ("concurrency", "transform", "warehouse", "end_to_end")
-RESULTS = Path(__file__).parent / "results"
+from bench.common import RESULTS, Options
+from bench.targets import gathered, targets_table
+
+BENCHMARKS = (
+    "run_memory",
+    "replay",
+    "daily",
+    "resume",
+    "concurrency",
+    "transform",
+    "warehouse",
+    "end_to_end",
+)
+TARGETS_TITLE = "### Issue 8's targets"
+TARGETS_WHAT = (
+    "Each scale benchmark below records its rows; the figures are one run each on this shared "
+    "2-CPU machine (other work was running), so read them against the reference measured in "
+    "the same benchmark run."
+)
 README = Path(__file__).parent.parent / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
-def run_benchmark(name: str) -> str:
+def run_benchmark(name: str, options: Options, results: Path = RESULTS) -> str:
     print(f"== {name} ...", file=sys.stderr, flush=True)
     began = time.perf_counter()
-    text = importlib.import_module(f"bench.{name}").run()
+    run = importlib.import_module(f"bench.{name}").run
+    text = run(options) if "options" in inspect.signature(run).parameters else run()
     print(f"== {name} took {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{name}.md").write_text(text, encoding="utf-8")
+    results.mkdir(exist_ok=True)
+    (results / f"{name}.md").write_text(text, encoding="utf-8")
     return text
 
 
-def all_results() -> str:
-    """Every results file, in the benchmarks' order (figures not re-run this time included)."""
-    files = [RESULTS / f"{name}.md" for name in BENCHMARKS]
-    return "\n".join(f.read_text(encoding="utf-8") for f in files if f.is_file())
+def targets_section(results: Path = RESULTS) -> str:
+    rows = gathered(BENCHMARKS, results)
+    return f"{TARGETS_TITLE}\n\n{TARGETS_WHAT}\n\n{targets_table(rows)}\n" if rows else ""
+
+
+def all_results(results: Path = RESULTS) -> str:
+    """The targets table, then every results file, in the benchmarks' order (figures not re-run
+    this time included)."""
+    files = [results / f"{name}.md" for name in BENCHMARKS]
+    texts = [targets_section(results)] + [
+        f.read_text(encoding="utf-8") for f in files if f.is_file()
+    ]
+    return "\n".join(text for text in texts if text)
 
 
 def rewrite_readme(readme: Path, results: str) -> str:
@@ -54,6 +86,16 @@ def main(argv: list[str]) -> int:
         metavar="name",
         help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}",
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes, figures into a temporary folder, README left alone",
+    )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        help="client count of the 10,000-client benchmarks (replay, daily)",
+    )
     parser.add_argument("--readme", type=Path, default=README, help="README to rewrite")
     parser.add_argument("--no-readme", action="store_true", help="leave the README alone")
     args = parser.parse_args(argv)
@@ -62,9 +104,13 @@ def main(argv: list[str]) -> int:
         parser.error(f"no benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     # Warnings only: the pipeline's progress and retry lines would interleave with the tables.
     logging.basicConfig(level=logging.WARNING)
-    for name in args.names or BENCHMARKS:
-        print(run_benchmark(name), flush=True)
-    if not args.no_readme:
+    with tempfile.TemporaryDirectory(prefix="bench-quick-") as tmp:
+        results = Path(tmp) if args.quick else RESULTS
+        options = Options(quick=args.quick, clients=args.clients, results=results)
+        for name in args.names or BENCHMARKS:
+            print(run_benchmark(name, options, results), flush=True)
+        print(targets_section(results), flush=True)
+    if not (args.no_readme or args.quick):
         print(rewrite_readme(args.readme, all_results()), file=sys.stderr)
     return 0
 

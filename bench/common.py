@@ -8,8 +8,10 @@ import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from pipeline.partner_api import ApiConfig, PartnerApiClient, RequestStats, Secret, UsageFetch
@@ -75,3 +77,18 @@ def fetch_usage(
     if result.failures:
         raise RuntimeError(f"the benchmark's fetch failed: {next(iter(result.failures.values()))}")
     return seconds, result, stats
+
+
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What `python -m bench` was asked for; benchmarks whose `run` takes it adapt their size."""
+
+    quick: bool = False
+    """Small sizes: a minute or two in all, to see that the benchmarks work."""
+    clients: int | None = None
+    """The client count of the 10,000-client benchmarks (replay, daily), when not the default."""
+    results: Path = RESULTS
+    """Where the results files go."""

@@ -1,0 +1,187 @@
+"""The daily run (yesterday only) for 10,000 clients, on warehouses holding 30 and 365 days.
+
+The histories are made without HTTP (bench/history.py: the simulator's answers landed as a run
+lands them, then `replay_in_batches`); the clients and channels listings are then loaded over
+HTTP from the simulator process (a few hundred list pages), so the measured run is a steady-state
+daily run: `python -m pipeline run --start Y --end Y`, Y = yesterday, in a process of its own.
+Requests are the pipeline client's own counts (each asset's `api_requests` metadata).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from bench.common import Options, section, table, yesterday
+from bench.history import HISTORY_DAYS, days_before, replayed_history
+from bench.processes import (
+    Measured,
+    SimulatorProcess,
+    asset_metadata,
+    copy_folder,
+    measure,
+    pipeline_command,
+    pipeline_env,
+    simulator_process,
+)
+from bench.targets import Target, record
+from pipeline.definitions import build_definitions
+from pipeline.defs.usage_plan import usage_requests as usage_requests_of
+from pipeline.refresh import QUIET_CONSOLE
+
+FULL_CLIENTS = 10_000
+QUICK_CLIENTS = 300
+HISTORIES = (30, 365)
+SAME = 1.25
+"""What "the same" allows on this shared machine: the 365-day figure at most 25 % above."""
+# (label, the progress lines that end the step): a step starts where the one before ended.
+STEPS = (
+    ("start-up, listings", ("clients:", "channels:")),
+    ("fetch, save batches", ("usage: batch",)),
+    ("journal publish, checks, views, exports", ("exports:",)),
+    ("finance report", ("report:",)),
+)
+LAST_STEP = "summary, exit"
+
+
+def _load_directory(env: dict[str, str]) -> None:
+    """The clients and channels listings into the warehouse (Dagster job directory_refresh)."""
+    defs = build_definitions(env)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("directory_refresh").execute_in_process(
+            instance=instance, run_config=QUIET_CONSOLE, raise_on_error=True
+        )
+    assert result.success
+
+
+def _table_rows(folder: Path) -> dict[str, int]:
+    con = duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True)
+    try:
+        return {
+            table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+            for table in ("usage_daily", "usage_by_category", "channels")
+        }
+    finally:
+        con.close()
+
+
+def _daily(sim: SimulatorProcess, clients: int, days: int, folder: Path) -> dict:
+    end = yesterday() - timedelta(days=1)
+    history = replayed_history(clients, days_before(end, days), end)
+    copy_folder(history.folder, folder)
+    env = pipeline_env(folder, sim.base_url)
+    _load_directory(env)
+    held = _table_rows(folder)
+    size_mb = (folder / "warehouse.duckdb").stat().st_size / 1e6
+    day = yesterday().isoformat()
+    before = sim.cpu_seconds()
+    measured = measure(pipeline_command("run", "--start", day, "--end", day), env, folder).check()
+    home = folder / "dagster_home"
+    requests = {
+        asset: int(asset_metadata(home, asset).get("api_requests", 0))  # type: ignore[call-overload]
+        for asset in ("clients", "channels", "usage_daily", "partner_balance")
+    }
+    retries = int(asset_metadata(home, "usage_daily").get("api_retries", 0))  # type: ignore[call-overload]
+    return {
+        "days": days,
+        "size_mb": size_mb,
+        "held": held,
+        "measured": measured,
+        "requests": requests,
+        "retries": retries,
+        "simulator_cpu": sim.cpu_seconds() - before,
+    }
+
+
+def _steps(measured: Measured) -> list[str]:
+    return [f"{seconds:.1f}" for seconds in measured.steps([marks for _, marks in STEPS])]
+
+
+def run(options: Options | None = None) -> str:
+    options = options or Options()
+    clients = options.clients or (QUICK_CLIENTS if options.quick else FULL_CLIENTS)
+    results = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-daily-") as tmp,
+        simulator_process(clients, HISTORY_DAYS, Path(tmp)) as sim,
+    ):
+        for days in HISTORIES:
+            results.append(_daily(sim, clients, days, Path(tmp) / f"{days}-days"))
+    rows = []
+    for r in results:
+        m: Measured = r["measured"]
+        rows.append(
+            (
+                r["days"],
+                f"{r['held']['usage_daily']:,}",
+                f"{r['size_mb']:,.0f} MB",
+                f"{m.seconds:.1f}",
+                f"{m.cpu_seconds:.1f}",
+                *_steps(m),
+                f"{m.peak_mb:,.0f} MB",
+                f"{r['simulator_cpu']:.1f}",
+            )
+        )
+    short, long = results
+    pages = short["requests"]["clients"] + short["requests"]["channels"]
+    usage_requests = [r["requests"]["usage_daily"] for r in results]
+    day = yesterday()
+    planned = clients * len(usage_requests_of(day, day, 366, day))
+    requests_ok = all(n == planned for n in usage_requests) and not any(
+        r["retries"] for r in results
+    )
+    wall = long["measured"].seconds / short["measured"].seconds
+    cpu = long["measured"].cpu_seconds / short["measured"].cpu_seconds
+    peak = long["measured"].peak_mb / short["measured"].peak_mb
+    same = wall <= SAME and peak <= SAME
+    size = f"{clients:,} clients"
+    record(
+        "daily",
+        [
+            Target(
+                f"daily run (1 day), {size}: requests",
+                "clients + list pages",
+                f"{usage_requests[0]:,} balance requests + {pages} list pages "
+                f"(+ 1 partner balance)",
+                requests_ok,
+                "",
+            ),
+            Target(
+                f"daily run (1 day), {size}: 365 days held against 30",
+                f"the same wall time and memory (<= {SAME - 1:+.0%})",
+                f"wall {wall - 1:+.0%}, CPU {cpu - 1:+.0%}, peak RSS {peak - 1:+.0%} "
+                f"({short['measured'].seconds:.0f} s, {short['measured'].peak_mb:,.0f} MB "
+                f"-> {long['measured'].seconds:.0f} s, {long['measured'].peak_mb:,.0f} MB)",
+                same,
+                "see the steps of the daily run below",
+            ),
+        ],
+        options.results,
+    )
+    return section(
+        "Daily run on a long history",
+        f"`python -m pipeline run` of yesterday for {size}, on a warehouse holding the 30 or "
+        "365 days before (made from generated raw answers by `replay_in_batches`, then the "
+        "listings loaded); the simulator is a process of its own without rate limit. One run "
+        f"each. Requests per run: {usage_requests[0]:,} balance requests, {pages} list pages, "
+        "1 partner balance, "
+        f"{sum(r['retries'] for r in results)} retries. Steps are timed from the run's progress "
+        "lines.",
+        table(
+            [
+                "days held",
+                "usage_daily rows held",
+                "warehouse file",
+                "seconds",
+                "CPU seconds",
+                *(f"{label} (s)" for label in [*(label for label, _ in STEPS), LAST_STEP]),
+                "peak RSS",
+                "simulator CPU seconds",
+            ],
+            rows,
+        ),
+    )

@@ -1,0 +1,215 @@
+"""A usage history made without HTTP: the simulator's own answers, landed the way a run lands them.
+
+The bodies come from the simulator's generator in this process (the same seed, client count and
+history as a `python -m pipeline simulator` process, so the same clients and figures). Each batch
+of clients is landed through `RawLanding.land` into a parquet landing file, and the fetch-log
+rows go into the warehouse's raw_balance_fetches through a run journal, as a run saves them.
+The usage tables are then built by `replay_in_batches` (bench/replay.py, bench/daily.py).
+
+Optionally the same bodies are also written as newline-delimited JSON, one answer a line
+(`{"client_id": ..., "fetched_at": ..., "body": <the body as received>}`), for DuckDB's own
+`read_json`.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from bench.processes import PYTHON, SEED, Measured, measure, pipeline_env
+from pipeline.partner_api import BalanceWindow
+from pipeline.simulator import SimulatorOptions
+from pipeline.simulator.balance import BalanceQuery, balance_json
+from pipeline.simulator.runtime import Runtime
+from pipeline.transform import raw_answers_frame
+from pipeline.warehouse import REQUEST_KEY, RawLanding, RunJournal, Warehouse
+
+HISTORY_DAYS = 400
+"""The simulator's --history-days in every scale benchmark (one world for all of them)."""
+BATCH = 200
+"""Clients per landing file: the pipeline's default PIPELINE_BATCH_CLIENTS."""
+
+
+@dataclass(frozen=True)
+class History:
+    folder: Path
+    """Holds warehouse.duckdb (raw_balance_fetches only) and raw/ (the landing files)."""
+    clients: int
+    start: date
+    end: date
+    answers: int
+    json_bytes: int
+    landed_bytes: int
+    generate_seconds: float
+    """CPU seconds the simulator's generator took for the bodies."""
+    ndjson: Path | None
+
+
+def simulator_runtime(clients: int, seed: int = SEED) -> Runtime:
+    """The world a `python -m pipeline simulator --clients N --history-days 400` process serves."""
+    options = SimulatorOptions(
+        seed=seed, clients=clients, history_days=HISTORY_DAYS, balance_rate=None
+    )
+    return Runtime.create(options)
+
+
+def client_ids(runtime: Runtime) -> list[str]:
+    return sorted(runtime.world.clients)
+
+
+def build_history(
+    folder: Path, clients: int, start: date, end: date, *, ndjson: bool = False
+) -> History:
+    """One day-granularity answer of [start, end] per client, landed and logged in `folder`."""
+    runtime = simulator_runtime(clients)
+    ids = client_ids(runtime)
+    wh = Warehouse(folder / "warehouse.duckdb")
+    landing = RawLanding(folder / "raw")
+    query = BalanceQuery(start, end, "day", None)
+    fetched_at = datetime.now(UTC)
+    json_path = folder / "answers.ndjson" if ndjson else None
+    out = json_path.open("wb") if json_path else None
+    logs: list[pl.DataFrame] = []
+    json_bytes = 0
+    generating = 0.0
+    try:
+        for first in range(0, len(ids), BATCH):
+            batch = ids[first : first + BATCH]
+            began = time.process_time()
+            windows = [
+                BalanceWindow(
+                    client_id=cid,
+                    start=start,
+                    end=end,
+                    granularity="day",
+                    content=balance_json(runtime.client(cid), runtime.usage, query, False),
+                    fetched_at=fetched_at,
+                )
+                for cid in batch
+            ]
+            generating += time.process_time() - began
+            raw = raw_answers_frame(windows)
+            logs.append(landing.land(raw, _nothing_stored(raw)))
+            json_bytes += sum(len(w.content) for w in windows)
+            if out:
+                stamp = fetched_at.isoformat()
+                for w in windows:
+                    head = f'{{"client_id":"{w.client_id}","fetched_at":"{stamp}","body":'
+                    out.write(head.encode())
+                    out.write(w.content)
+                    out.write(b"}\n")
+    finally:
+        if out:
+            out.close()
+    _log_fetches(wh, ids, pl.concat(logs), start, end)
+    landed = sum(p.stat().st_size for p in (folder / "raw").rglob("*.parquet"))
+    return History(folder, clients, start, end, len(ids), json_bytes, landed, generating, json_path)
+
+
+def _nothing_stored(raw: pl.DataFrame) -> pl.DataFrame:
+    return raw.head(0).select(*REQUEST_KEY, "body_sha256", body_file=pl.lit(None, pl.String))
+
+
+def _log_fetches(
+    wh: Warehouse, ids: Sequence[str], fetches: pl.DataFrame, start: date, end: date
+) -> None:
+    """The fetch-log rows into the warehouse, through a journal as a run saves them."""
+    with RunJournal.open(wh, "run", start, end, resume=False) as journal:
+        journal.save_batch(ids, {"raw_balance_fetches": fetches})
+        journal.publish(wh)
+        journal.remove()
+
+
+def days_before(end: date, days: int) -> date:
+    """The first day of the `days` days ending with `end`."""
+    return end - timedelta(days=days - 1)
+
+
+_REPLAY = """
+import json, sys, time
+began = time.perf_counter()
+from datetime import date
+import pipeline.defs.usage_batches as batches
+from pipeline.defs.resources import PipelineRuntime
+from pipeline.settings import Settings, read_environment
+from pipeline.warehouse import RawLanding, RunJournal
+
+STAGES = {}
+
+def timed(owner, name, label):
+    inner = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent = STAGES.setdefault(label, [0.0, 0.0])
+            spent[0] += time.perf_counter() - wall
+            spent[1] += time.process_time() - cpu
+    setattr(owner, name, wrapper)
+
+timed(batches, "replay_fetches", "read the fetch log")
+timed(RawLanding, "bodies", "read landing files")
+timed(batches, "_answers", "bodies to answer objects")
+timed(batches, "batch_frames", "transform (batch_frames)")
+timed(RunJournal, "save_batch", "journal: save batch")
+timed(RunJournal, "publish", "journal: publish into the warehouse")
+
+def report(line):
+    print(line, file=sys.stderr, flush=True)
+
+STAGES["start-up (imports)"] = [time.perf_counter() - began, time.process_time()]
+runtime = PipelineRuntime.from_settings(Settings.from_env(read_environment()), report)
+start, end = (date.fromisoformat(day) for day in sys.argv[1:3])
+wall, cpu = time.perf_counter(), time.process_time()
+run = batches.replay_in_batches(runtime, start, end, resume=False, report=report)
+STAGES["total"] = [time.perf_counter() - wall, time.process_time() - cpu]
+print(json.dumps({"batches": run.batches, "rows": run.rows, "failures": len(run.failures),
+                  "stages": STAGES}))
+"""
+
+
+def replay(history: History, **settings: object) -> Measured:
+    """`replay_in_batches` over the history's range in a process of its own, measured."""
+    env = pipeline_env(history.folder, **settings)
+    command = [PYTHON, "-c", _REPLAY, history.start.isoformat(), history.end.isoformat()]
+    return measure(command, env, history.folder).check()
+
+
+def replay_stages(measured: Measured) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) seconds of each stage of a `replay` measurement; "total" is the replay's."""
+    facts = json.loads(measured.stdout.strip().splitlines()[-1])
+    return {stage: (wall, cpu) for stage, (wall, cpu) in facts["stages"].items()}
+
+
+_SHARED = tempfile.TemporaryDirectory(prefix="bench-history-")
+_REPLAYED: dict[tuple[int, date, date], History] = {}
+
+
+def shared_folder(name: str) -> Path:
+    """A folder that lives as long as this process (histories are shared by benchmarks)."""
+    path = Path(_SHARED.name) / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def remember_replayed(history: History) -> None:
+    _REPLAYED[history.clients, history.start, history.end] = history
+
+
+def replayed_history(clients: int, start: date, end: date) -> History:
+    """A history of [start, end] already replayed into its warehouse: the one another benchmark
+    of this process made, else a new one."""
+    key = (clients, start, end)
+    if key not in _REPLAYED:
+        history = build_history(shared_folder(f"{clients}-{start}-{end}"), clients, start, end)
+        replay(history)
+        _REPLAYED[key] = history
+    return _REPLAYED[key]

@@ -1,0 +1,95 @@
+"""Peak memory of `python -m pipeline run` over a year, 200 clients against 1,000.
+
+One window per client (PIPELINE_WINDOW_DAYS=366), the simulator in a process of its own without
+its rate limit, each run into an empty folder. The run's peak RSS is its own process's; the
+resident size is sampled every 50 ms, so the table says which step the peak came in.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from bench.common import Options, section, table, yesterday
+from bench.history import HISTORY_DAYS
+from bench.processes import Measured, measure, pipeline_command, pipeline_env, simulator_process
+from bench.targets import Target, record
+
+FULL = (200, 1000)
+QUICK = (20, 100)
+DAYS = 365
+GIB = 1024
+GROWTH = 1.25
+
+
+def _run(clients: int, folder: Path) -> tuple[Measured, float]:
+    """The run's measurement, and the simulator's CPU seconds during it."""
+    end = yesterday()
+    start = end - timedelta(days=DAYS - 1)
+    with simulator_process(clients, HISTORY_DAYS, folder) as sim:
+        env = pipeline_env(folder / "run", sim.base_url, PIPELINE_WINDOW_DAYS=366)
+        before = sim.cpu_seconds()
+        command = pipeline_command("run", "--start", start.isoformat(), "--end", end.isoformat())
+        measured = measure(command, env, folder).check()
+        return measured, sim.cpu_seconds() - before
+
+
+def run(options: Options | None = None) -> str:
+    options = options or Options()
+    sizes = QUICK if options.quick else FULL
+    results: dict[int, tuple[Measured, float]] = {}
+    for clients in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+            results[clients] = _run(clients, Path(tmp))
+    rows = []
+    for clients, (m, sim_cpu) in results.items():
+        rows.append(
+            (
+                f"{clients:,}",
+                f"{m.peak_mb:,.0f} MB",
+                f"{m.peak_in(m.when('usage: '), m.when('usage: batch', last=True)):,.0f} MB",
+                f"{m.peak_in(m.when('usage: batch', last=True)):,.0f} MB",
+                m.phase_at_peak(),
+                f"{m.seconds:.0f}",
+                f"{m.cpu_seconds:.0f}",
+                f"{sim_cpu:.0f}",
+            )
+        )
+    small, large = sizes
+    base, big = results[small][0].peak_mb, results[large][0].peak_mb
+    growth = big / base
+    record(
+        "run_memory",
+        [
+            Target(
+                f"`run`, {large:,} clients x {DAYS} days, one window a client: peak RSS",
+                f"< 1 GiB, and <= +{GROWTH - 1:.0%} over {small:,} clients",
+                f"{big:,.0f} MB; {growth - 1:+.0%} over {small:,} clients ({base:,.0f} MB)",
+                big < GIB and growth <= GROWTH,
+                f"peak {results[large][0].phase_at_peak()}",
+            )
+        ],
+        options.results,
+    )
+    return section(
+        "Memory of a year's run (`python -m pipeline run`)",
+        f"{DAYS} days ending yesterday, one balance window a client (PIPELINE_WINDOW_DAYS=366), "
+        "default batch size; the simulator is a process of its own without rate limit. Each "
+        "figure is one run into an empty folder. Peak RSS of the pipeline process; the "
+        "resident size sampled every 50 ms gives the peak while fetching and saving batches, "
+        "and from the last batch on (publish, views, exports, report).",
+        table(
+            [
+                "clients",
+                "peak RSS",
+                "peak, batches",
+                "peak, publish on",
+                "peak came after",
+                "seconds",
+                "CPU seconds",
+                "simulator CPU seconds",
+            ],
+            rows,
+        ),
+    )
