@@ -32,6 +32,8 @@ from end_to_end.stack import YESTERDAY, Stack, stack_env
 from pipeline.simulator import SimulatorOptions, run_simulator
 from pipeline.warehouse import Warehouse
 
+pytestmark = pytest.mark.timeout(600)  # five real runs: minutes on a busy machine
+
 CLIENTS = 20
 BATCH = 4
 # Old enough that every day is final: the simulator revises its recent days (estimates).
@@ -45,7 +47,6 @@ POLL = 0.002
 # by design, so that column is left out.
 COMPARED = ("usage_daily", "usage_by_category", "usage_coverage", "usage_monthly_api")
 PARTITIONED = ("usage_daily", "usage_by_category", "usage_coverage")
-pytestmark = pytest.mark.timeout(600)  # several real runs; slow on a busy machine
 KEYS = {
     "usage_daily": "client_id, usage_date",
     "usage_by_category": "client_id, usage_date, category",
@@ -105,10 +106,6 @@ class Run:
     stdout: list[str] = field(default_factory=list)
     returncode: int | None = None
     killed: bool = False
-
-    @property
-    def stderr(self) -> str:
-        return "\n".join(self.lines)
 
     def __str__(self) -> str:
         output = "\n".join([*self.lines, *self.stdout])
@@ -178,6 +175,8 @@ def run_pipeline(
             process.wait()
     for reader in readers:
         reader.join(timeout=10)
+    process.stdout.close()
+    process.stderr.close()
     settle(sim)
     run.last_request = len(sim.requests)
     return run
