@@ -89,6 +89,14 @@ class RunJournal:
             if con.execute("SELECT count(*) FROM journal_run").fetchone() == (0,):
                 con.execute("INSERT INTO journal_run VALUES (?, ?, ?)", [start, end, channel_usage])
             journal = cls(path, con)
+            if journal.channel_usage != channel_usage:
+                # Its saved batches have (or lack) channel rows: mixing would publish some
+                # clients' channels and drop others'.
+                was = "on" if journal.channel_usage else "off"
+                raise WarehouseError(
+                    f"the interrupted {kind} of {start}..{end} had PIPELINE_CHANNEL_USAGE={was}; "
+                    "resume it with the same setting, or run the range again without --resume"
+                )
             yield journal
         finally:
             con.close()
