@@ -30,8 +30,8 @@ from bench.processes import (
 )
 from bench.targets import Target, record
 from pipeline.definitions import build_definitions
-from pipeline.defs.usage_plan import usage_requests as usage_requests_of
 from pipeline.refresh import QUIET_CONSOLE
+from pipeline.usage_load import usage_requests as usage_requests_of
 
 FULL_CLIENTS = 10_000
 QUICK_CLIENTS = 300

@@ -136,10 +136,9 @@ _REPLAY = """
 import json, sys, time
 began = time.perf_counter()
 from datetime import date
-import pipeline.defs.usage_batches as batches
-from pipeline.defs.resources import PipelineRuntime
+import pipeline.usage_load.batches as batches
 from pipeline.settings import Settings, read_environment
-from pipeline.warehouse import RawLanding, RunJournal
+from pipeline.warehouse import RawLanding, RunJournal, Warehouse
 
 STAGES = {}
 
@@ -166,10 +165,12 @@ def report(line):
     print(line, file=sys.stderr, flush=True)
 
 STAGES["start-up (imports)"] = [time.perf_counter() - began, time.process_time()]
-runtime = PipelineRuntime.from_settings(Settings.from_env(read_environment()), report)
+settings = Settings.from_env(read_environment())
 start, end = (date.fromisoformat(day) for day in sys.argv[1:3])
 wall, cpu = time.perf_counter(), time.process_time()
-run = batches.replay_in_batches(runtime, start, end, resume=False, report=report)
+run = batches.replay_in_batches(
+    settings, Warehouse(settings.warehouse), start, end, resume=False, report=report
+)
 STAGES["total"] = [time.perf_counter() - wall, time.process_time() - cpu]
 print(json.dumps({"batches": run.batches, "rows": run.rows, "failures": len(run.failures),
                   "stages": STAGES}))

@@ -1,4 +1,8 @@
-"""The Dagster definitions: `dagster dev` in the project root loads `defs` from here."""
+"""The Dagster definitions: `dagster dev` in the project root loads `defs` from here, and
+`python -m pipeline run` builds them with `build_definitions` and runs the staged jobs.
+
+Importing this module builds nothing: `defs` is loaded lazily, when Dagster asks for it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import dagster as dg
 from pipeline.defs.checks import usage_checks
 from pipeline.defs.directory import directory_assets
 from pipeline.defs.finance import FINANCE_ASSETS, finance_inputs, finance_report
-from pipeline.defs.partitions import daily_partitions
+from pipeline.defs.partitions import daily_partitions, range_tags
 from pipeline.defs.publish import parquet_exports, reporting_views
 from pipeline.defs.resources import PipelineRuntime, Progress
 from pipeline.defs.schedules import daily_refresh_schedule
@@ -64,4 +68,19 @@ def build_definitions(env: Mapping[str, str], progress: Progress | None = None) 
     )
 
 
-defs = build_definitions(read_environment())
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What `dagster dev` and the daemon load: the definitions from the environment over ./.env."""
+    return build_definitions(read_environment())
+
+
+__all__ = [
+    "PUBLISH_JOB",
+    "REFRESH_JOB",
+    "STAGED_JOBS",
+    "USAGE_JOB",
+    "Progress",
+    "build_definitions",
+    "defs",
+    "range_tags",
+]

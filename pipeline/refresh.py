@@ -13,14 +13,18 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from pipeline.definitions import PUBLISH_JOB, STAGED_JOBS, USAGE_JOB, build_definitions
-from pipeline.defs.partitions import range_tags
-from pipeline.defs.resources import PipelineRuntime
-from pipeline.defs.usage_batches import replay_in_batches
+from pipeline.definitions import (
+    PUBLISH_JOB,
+    STAGED_JOBS,
+    USAGE_JOB,
+    build_definitions,
+    range_tags,
+)
 from pipeline.errors import one_line
 from pipeline.interrupts import execute_run
 from pipeline.preflight import check_export_dir, open_instance
 from pipeline.settings import Settings, SettingsError
+from pipeline.usage_load import replay_in_batches
 from pipeline.warehouse import Warehouse, range_summary
 
 # The UI and the instance keep every event; the terminal gets progress lines and problems only.
@@ -172,8 +176,7 @@ def run_replay(env: Mapping[str, str], start: date, end: date, resume: bool = Fa
         f"Replaying {start} .. {end} from {settings.raw_dir} into {warehouse.path}", file=sys.stderr
     )
     began = time.monotonic()
-    runtime = PipelineRuntime.from_settings(settings, _progress)
-    replayed = replay_in_batches(runtime, start, end, resume=resume, report=_progress)
+    replayed = replay_in_batches(settings, warehouse, start, end, resume=resume, report=_progress)
     outcome = RefreshOutcome(problems=[f"replay: {line}" for line in replayed.failures.values()])
     defs = build_definitions(env, progress=_progress)
     with instance:

@@ -11,7 +11,7 @@ import dagster as dg
 
 from pipeline.defs.metadata import preview
 from pipeline.defs.resources import PipelineRuntime
-from pipeline.defs.usage_plan import month_end
+from pipeline.usage_load import month_end
 from pipeline.warehouse.quality import latest_covered_date, month_mismatches
 
 # Yesterday is the newest complete UTC day; one more day of slack covers a late schedule tick.

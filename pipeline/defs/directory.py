@@ -11,6 +11,7 @@ import dagster as dg
 import polars as pl
 
 from pipeline.defs.metadata import api_effort, preview
+from pipeline.defs.pools import WAREHOUSE_POOL
 from pipeline.defs.resources import PipelineRuntime
 from pipeline.interrupts import run_async
 from pipeline.partner_api import PartnerApiClient
@@ -18,7 +19,6 @@ from pipeline.transform import channels_frame, clients_frame, partner_balance_fr
 from pipeline.warehouse import Warehouse, load_channels, load_clients, load_partner_balance
 from pipeline.warehouse.history import ENTITY_KEYS, current_ids
 
-WAREHOUSE_POOL = "warehouse"
 T = TypeVar("T")
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from pipeline.defs.directory import WAREHOUSE_POOL
+from pipeline.defs.pools import WAREHOUSE_POOL
 from pipeline.defs.resources import PipelineRuntime
 from pipeline.finance import refresh_finance_inputs
 from pipeline.report import ReportError, build_report

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from pipeline.defs.directory import WAREHOUSE_POOL
 from pipeline.defs.partitions import run_day_range
+from pipeline.defs.pools import WAREHOUSE_POOL
 from pipeline.defs.resources import PipelineRuntime
 from pipeline.warehouse import create_views, export_parquet
 

@@ -1,5 +1,5 @@
 """The usage facts: one single-run backfill over a day range, fetched and saved in batches of
-clients (usage_batches.py), published at once, then checked."""
+clients (pipeline.usage_load), published at once, then checked."""
 
 import time
 from collections.abc import Iterator
@@ -7,11 +7,11 @@ from datetime import date
 
 import dagster as dg
 
-from pipeline.defs.directory import WAREHOUSE_POOL
 from pipeline.defs.metadata import api_effort, preview
 from pipeline.defs.partitions import days_of
+from pipeline.defs.pools import WAREHOUSE_POOL
 from pipeline.defs.resources import PipelineRuntime
-from pipeline.defs.usage_batches import UsageRun, fetch_usage_in_batches
+from pipeline.usage_load import UsageRun, fetch_usage_in_batches
 from pipeline.warehouse import Warehouse, current_client_ids
 from pipeline.warehouse.quality import (
     channel_usage_mismatches,
@@ -185,7 +185,9 @@ def usage_asset(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition
         start, end = days_of(context.partition_time_window)
         began = time.monotonic()
         run = fetch_usage_in_batches(
-            runtime,
+            runtime.settings,
+            runtime.api_config,
+            runtime.warehouse,
             _listed_clients(runtime.warehouse),
             start,
             end,

@@ -13,11 +13,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from pipeline.defs.progress import WindowProgress
-from pipeline.defs.resources import PipelineRuntime
-from pipeline.defs.usage_plan import months_of, usage_requests
 from pipeline.interrupts import run_async
-from pipeline.partner_api import BalanceRequest, BalanceWindow, PartnerApiClient, UsageFetch
+from pipeline.partner_api import (
+    ApiConfig,
+    BalanceRequest,
+    BalanceWindow,
+    PartnerApiClient,
+    UsageFetch,
+)
+from pipeline.settings import Settings
 from pipeline.transform import (
     UNATTRIBUTED,
     BatchFrames,
@@ -25,6 +29,8 @@ from pipeline.transform import (
     channel_usage_tables,
     raw_answers_frame,
 )
+from pipeline.usage_load.plan import months_of, usage_requests
+from pipeline.usage_load.progress import WindowProgress
 from pipeline.warehouse import (
     REQUEST_KEY,
     RawLanding,
@@ -64,7 +70,9 @@ class UsageRun:
 
 
 def fetch_usage_in_batches(
-    runtime: PipelineRuntime,
+    settings: Settings,
+    api_config: ApiConfig,
+    wh: Warehouse,
     client_ids: Sequence[str],
     start: date,
     end: date,
@@ -74,11 +82,10 @@ def fetch_usage_in_batches(
 ) -> UsageRun:
     """Fetch every client's usage of [start, end] batch by batch into the run's journal, then
     publish it. The journal is removed only when every client was loaded."""
-    wh = runtime.warehouse
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    requests = usage_requests(start, end, runtime.api_config.window_days, yesterday)
+    requests = usage_requests(start, end, api_config.window_days, yesterday)
     months = months_of(requests)
-    channel_usage = runtime.settings.channel_usage
+    channel_usage = settings.channel_usage
     listing = _channel_listing(wh) if channel_usage else None
     run = UsageRun(list(client_ids))
     with RunJournal.open(
@@ -91,11 +98,11 @@ def fetch_usage_in_batches(
             report(f"usage: resuming, {run.resumed} clients already saved by an interrupted run")
         plans = {cid: requests + _channel_requests(listing, cid, requests) for cid in todo}
         progress = WindowProgress(sum(map(len, plans.values())), report)
-        landing = RawLanding(runtime.settings.raw_dir)
+        landing = RawLanding(settings.raw_dir)
 
         async def fetch_all() -> None:
-            async with PartnerApiClient(runtime.api_config) as api:
-                for batch in _batches(todo, runtime.settings.batch_clients):
+            async with PartnerApiClient(api_config) as api:
+                for batch in _batches(todo, settings.batch_clients):
                     batch_plans = {cid: plans[cid] for cid in batch}
                     fetch = await api.fetch_planned(batch_plans, progress.window_done)
                     # Between batches nothing is in flight, so the event loop may block here.
@@ -193,20 +200,19 @@ def _stored(wh: Warehouse, batch: Sequence[str], raw: pl.DataFrame) -> pl.DataFr
 
 
 def replay_in_batches(
-    runtime: PipelineRuntime, start: date, end: date, *, resume: bool, report: Report
+    settings: Settings, wh: Warehouse, start: date, end: date, *, resume: bool, report: Report
 ) -> UsageRun:
     """Rebuild usage of [start, end] from the raw landing files, without calling the API: for
     each client, the days its logged answers cover are replaced by what they say."""
-    wh = runtime.warehouse
     with wh.read() as con:
         logged = replay_fetches(con, start, end)
-    landing = RawLanding(runtime.settings.raw_dir)
+    landing = RawLanding(settings.raw_dir)
     run = UsageRun(sorted(set(logged["client_id"].to_list())))
     with RunJournal.open(wh, "replay", start, end, resume=resume) as journal:
         saved = journal.saved_clients()
         run.resumed = len(saved & set(run.client_ids))
         todo = [cid for cid in run.client_ids if cid not in saved]
-        for batch in _batches(todo, runtime.settings.batch_clients):
+        for batch in _batches(todo, settings.batch_clients):
             fetches = logged.filter(pl.col("client_id").is_in(batch))
             answers = _answers(fetches, landing.bodies(fetches))
             frames = batch_frames(answers)

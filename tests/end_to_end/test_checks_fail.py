@@ -23,9 +23,9 @@ from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 
 from pipeline.definitions import REFRESH_JOB, build_definitions
 from pipeline.defs.checks import FRESHNESS_LAG_DAYS
-from pipeline.defs.usage_plan import month_end
 from pipeline.refresh import RefreshOutcome, execute_refresh
 from pipeline.simulator import Faults, run_simulator
+from pipeline.usage_load import month_end
 from pipeline.warehouse import Warehouse
 
 M = (YESTERDAY - timedelta(days=45)).replace(day=1)

@@ -20,8 +20,8 @@ import duckdb
 import pytest
 from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 
-from pipeline.defs.usage_plan import month_end
 from pipeline.simulator import run_simulator
+from pipeline.usage_load import month_end
 
 M = (YESTERDAY - timedelta(days=45)).replace(day=1)
 L = month_end(M)
