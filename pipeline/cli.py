@@ -142,13 +142,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pipeline.report.command import run_report
 
             return run_report(read_environment(), args.month)
+        env = read_environment()
+        # A mistake in the settings, the range or a folder is reported before Dagster loads.
+        from pipeline.preflight import check_run
+
+        check_run(env, args.start, args.end, api=args.command == "run")
         if args.command == "replay":
             from pipeline.refresh import run_replay
 
-            return run_replay(read_environment(), args.start, args.end, args.resume)
+            return run_replay(env, args.start, args.end, args.resume)
         from pipeline.refresh import run_refresh
 
-        return run_refresh(read_environment(), args.start, args.end, args.resume)
+        return run_refresh(env, args.start, args.end, args.resume)
     except UserError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2

@@ -1,23 +1,29 @@
-"""Start-up checks: every folder a run writes to is usable before the first request, or one line.
+"""Start-up checks: the settings, the day range and every folder a run writes to are usable
+before the first request, or one line.
 
-The warehouse folder is the warehouse's own check (`Warehouse.check_writable`); this module checks
-the export folder and DAGSTER_HOME, and opens the Dagster instance the CLI runs in: with telemetry
-off unless the operator's dagster.yaml says otherwise, so a fresh DAGSTER_HOME gets no banner on
-stderr and no `.telemetry/` folder.
+`check_run` does them all without importing Dagster, so a mistake is reported at once; the
+warehouse folder is the warehouse's own check (`Warehouse.check_writable`). `open_instance` opens
+the Dagster instance the CLI runs in: with telemetry off unless the operator's dagster.yaml says
+otherwise, so a fresh DAGSTER_HOME gets no banner on stderr and no `.telemetry/` folder.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
 import yaml
-from dagster._core.instance.ref import InstanceRef
 
-from pipeline.settings import SettingsError
-from pipeline.warehouse import WarehouseError
+from pipeline.settings import Settings, SettingsError
+from pipeline.warehouse import Warehouse, WarehouseError
 from pipeline.warehouse.exports import prepare_export_dir
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 CONFIG_NAMES = ("dagster.yaml", "dagster.yml")  # the names Dagster reads, in its order
 MINIMAL_CONFIG = """\
@@ -26,6 +32,45 @@ MINIMAL_CONFIG = """\
 telemetry:
   enabled: false
 """
+
+
+@dataclass(frozen=True)
+class CheckedRun:
+    """What a run or replay of a day range was checked to have."""
+
+    settings: Settings
+    warehouse: Warehouse
+
+
+def check_run(env: Mapping[str, str], start: date, end: date, *, api: bool = True) -> CheckedRun:
+    """Refuse, in one line, a run of [start, end] that could not go through: bad settings, a range
+    the partitions cannot hold, an unusable API configuration (unless `api` is False: a replay
+    calls no API), an unwritable warehouse, export folder or DAGSTER_HOME."""
+    settings = Settings.from_env(env)
+    check_range(settings.start_date, start, end)
+    if api:
+        settings.api_config()
+    warehouse = Warehouse(settings.warehouse)
+    warehouse.check_writable()
+    check_export_dir(settings.export_dir)
+    check_dagster_home(settings.dagster_home)
+    return CheckedRun(settings, warehouse)
+
+
+def check_range(first_day: date, start: date, end: date) -> None:
+    """Refuse a range the partitions cannot hold, before anything is requested."""
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    if end < start:
+        raise SettingsError(f"--end {end} is before --start {start}; swap them")
+    if start < first_day:
+        raise SettingsError(
+            f"--start {start} is before PIPELINE_START_DATE={first_day}; "
+            "start later or set PIPELINE_START_DATE earlier"
+        )
+    if end > yesterday:
+        raise SettingsError(
+            f"--end {end} is after yesterday ({yesterday}, the last complete UTC day); end earlier"
+        )
 
 
 def check_export_dir(export_dir: Path) -> None:
@@ -56,6 +101,10 @@ def check_dagster_home(home: str | Path | None) -> Path:
 
 def open_instance(home: str | Path | None) -> dg.DagsterInstance:
     """The Dagster instance in DAGSTER_HOME; a broken one is one line, not a traceback."""
+    # Imported here: the checks above report a mistake without waiting for Dagster to load.
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
     path = check_dagster_home(home)
     config_file = next((path / n for n in CONFIG_NAMES if (path / n).exists()), None)
     if config_file is None:

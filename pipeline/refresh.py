@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import dagster as dg
 
@@ -22,8 +22,7 @@ from pipeline.definitions import (
 )
 from pipeline.errors import one_line
 from pipeline.interrupts import execute_run
-from pipeline.preflight import check_export_dir, open_instance
-from pipeline.settings import Settings, SettingsError
+from pipeline.preflight import check_run, open_instance
 from pipeline.usage_load import replay_in_batches
 from pipeline.warehouse import Warehouse, range_summary
 
@@ -40,22 +39,6 @@ class RefreshOutcome:
     @property
     def success(self) -> bool:
         return not self.problems
-
-
-def check_range(first_day: date, start: date, end: date) -> None:
-    """Refuse a range the partitions cannot hold, before anything is requested."""
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    if end < start:
-        raise SettingsError(f"--end {end} is before --start {start}; swap them")
-    if start < first_day:
-        raise SettingsError(
-            f"--start {start} is before PIPELINE_START_DATE={first_day}; "
-            "start later or set PIPELINE_START_DATE earlier"
-        )
-    if end > yesterday:
-        raise SettingsError(
-            f"--end {end} is after yesterday ({yesterday}, the last complete UTC day); end earlier"
-        )
 
 
 def execute_refresh(
@@ -141,12 +124,9 @@ def _progress(line: str) -> None:
 
 
 def run_refresh(env: Mapping[str, str], start: date, end: date, resume: bool = False) -> int:
-    settings = Settings.from_env(env)
-    check_range(settings.start_date, start, end)
+    checked = check_run(env, start, end)
+    settings, warehouse = checked.settings, checked.warehouse
     api_config = settings.api_config()
-    warehouse = Warehouse(settings.warehouse)
-    warehouse.check_writable()
-    check_export_dir(settings.export_dir)
     instance = open_instance(settings.dagster_home)
     defs = build_definitions(env, progress=_progress)
     print(
@@ -166,11 +146,8 @@ def run_refresh(env: Mapping[str, str], start: date, end: date, resume: bool = F
 
 def run_replay(env: Mapping[str, str], start: date, end: date, resume: bool = False) -> int:
     """Rebuild usage of [start, end] from the raw landing files, then the views and exports."""
-    settings = Settings.from_env(env)
-    check_range(settings.start_date, start, end)
-    warehouse = Warehouse(settings.warehouse)
-    warehouse.check_writable()
-    check_export_dir(settings.export_dir)
+    checked = check_run(env, start, end, api=False)
+    settings, warehouse = checked.settings, checked.warehouse
     instance = open_instance(settings.dagster_home)
     print(
         f"Replaying {start} .. {end} from {settings.raw_dir} into {warehouse.path}", file=sys.stderr

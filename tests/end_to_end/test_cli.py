@@ -5,21 +5,54 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from end_to_end.expected import count_rows
-from end_to_end.stack import YESTERDAY, Stack
+from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
+
+from pipeline.simulator import Simulator, run_simulator
 
 ROOT = Path(__file__).resolve().parents[2]
+# `python -m pipeline`, then a last stdout line saying whether Dagster was imported.
+WITH_IMPORT_PROBE = """
+import sys
+from pipeline.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as usage_error:
+    code = usage_error.code
+print("dagster imported" if "dagster" in sys.modules else "dagster not imported")
+sys.exit(code)
+"""
 
 
-def pipeline_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    with run_simulator(small_options()) as running:
+        yield running
+
+
+@pytest.fixture
+def stack(sim: Simulator, tmp_path: Path) -> Stack:
+    """The module's simulator, this test's own files."""
+    return Stack(sim, stack_env(sim, tmp_path), tmp_path)
+
+
+def balance_requests(sim: Simulator) -> int:
+    return sum(r.path.endswith("/info/balance") for r in sim.requests)
+
+
+def pipeline_cli(
+    *args: str, env: dict[str, str], cwd: Path, probe: bool = False
+) -> subprocess.CompletedProcess:
     # A clean environment: only what the test gives, so the developer's own .env cannot leak in.
     base = {"PATH": os.environ["PATH"], "HOME": str(cwd), "DAGSTER_HOME": str(cwd)}
+    command = ["-c", WITH_IMPORT_PROBE] if probe else ["-m", "pipeline"]
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
+        [sys.executable, *command, *args],
         env={**base, **env},
         cwd=cwd,
         capture_output=True,
@@ -62,15 +95,20 @@ def pipeline_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Compl
         ),
     ],
 )
-def test_bad_input_is_one_line_and_writes_nothing(stack: Stack, args, env_change, message) -> None:
+def test_bad_input_is_one_line_before_dagster_loads_and_writes_nothing(
+    stack: Stack, args, env_change, message
+) -> None:
     env = {**stack.env, "PIPELINE_START_DATE": "2024-01-01", **env_change}
-    result = pipeline_cli("run", *args, env=env, cwd=stack.tmp)
+    requests_before = balance_requests(stack.sim)
+    result = pipeline_cli("run", *args, env=env, cwd=stack.tmp, probe=True)
 
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], result.stderr
+    # Instant for the operator: the mistake is found before Dagster (seconds to import) loads.
+    assert result.stdout.splitlines() == ["dagster not imported"]
     assert not stack.warehouse.exists()
-    assert [r for r in stack.sim.requests if r.path.endswith("/info/balance")] == []
+    assert balance_requests(stack.sim) == requests_before
 
 
 def test_unwritable_warehouse_is_one_line(stack: Stack) -> None:
@@ -78,10 +116,13 @@ def test_unwritable_warehouse_is_one_line(stack: Stack) -> None:
     blocker.write_text("a file where a folder should be")
     env = {**stack.env, "PIPELINE_WAREHOUSE": str(blocker / "warehouse.duckdb")}
     start = (YESTERDAY - timedelta(days=2)).isoformat()
-    result = pipeline_cli("run", "--start", start, "--end", start, env=env, cwd=stack.tmp)
+    result = pipeline_cli(
+        "run", "--start", start, "--end", start, env=env, cwd=stack.tmp, probe=True
+    )
 
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout.splitlines() == ["dagster not imported"]
     assert "PIPELINE_WAREHOUSE" in result.stderr or str(blocker) in result.stderr
 
 
