@@ -28,7 +28,6 @@ BENCHMARKS = (
     "resume",
     "concurrency",
     "transform",
-    "warehouse",
     "end_to_end",
 )
 TARGETS_TITLE = "### Issue 8's targets"
