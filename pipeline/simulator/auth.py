@@ -6,8 +6,8 @@ import base64
 import hmac
 import json
 import secrets
-import time
 
+from .clock import SimulatorClock
 from .errors import ApiError
 
 
@@ -19,8 +19,14 @@ class Credentials:
     """Checks the API key and issued tokens; secrets never leave this object except as tokens."""
 
     def __init__(
-        self, api_key: str, username: str, password: str, token_ttl_seconds: float
+        self,
+        api_key: str,
+        username: str,
+        password: str,
+        token_ttl_seconds: float,
+        clock: SimulatorClock | None = None,
     ) -> None:
+        self._clock = clock or SimulatorClock()
         self._api_key = api_key
         self._username = username
         self._password = password
@@ -38,7 +44,7 @@ class Credentials:
         ):
             raise ApiError(401, "Invalid username or password")
         # Shaped like a JWT, as the vendor's bearerFormat says; validity is the server's lookup.
-        expires = time.time() + self.token_ttl_seconds
+        expires = self._clock.wall() + self.token_ttl_seconds
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         payload = _b64(
             json.dumps({"sub": username, "exp": int(expires), "jti": secrets.token_hex(8)}).encode()
@@ -47,7 +53,7 @@ class Credentials:
             hmac.new(self._signing_key, f"{header}.{payload}".encode(), "sha256").digest()
         )
         token = f"{header}.{payload}.{signature}"
-        self._tokens[token] = time.monotonic() + self.token_ttl_seconds
+        self._tokens[token] = self._clock.monotonic() + self.token_ttl_seconds
         return token
 
     def revoke_all_tokens(self) -> None:
@@ -67,7 +73,7 @@ class Credentials:
             )
         scheme, _, token = authorization.partition(" ")
         expiry = self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
-        if expiry is None or expiry <= time.monotonic():
+        if expiry is None or expiry <= self._clock.monotonic():
             self._tokens.pop(token.strip(), None)
             raise ApiError(401, "Invalid or expired token", ["log in again at POST /token"])
         return "bearer"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 
 from .errors import ApiError
 from .options import RetryAfterPolicy
@@ -26,15 +27,22 @@ class TooManyRequests:
 
 
 class SlidingWindowLimit:
-    def __init__(self, count: int, seconds: float, answer: TooManyRequests) -> None:
+    def __init__(
+        self,
+        count: int,
+        seconds: float,
+        answer: TooManyRequests,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.count = count
+        self._clock = clock
         self.seconds = seconds
         self.answer = answer
         self._hits: dict[str, deque[float]] = {}
 
     def admit(self, key: str) -> None:
         """Records a request for key, or raises a 429 when the window is full."""
-        now = time.monotonic()
+        now = self._clock()
         hits = self._hits.setdefault(key, deque())
         while hits and hits[0] <= now - self.seconds:
             hits.popleft()

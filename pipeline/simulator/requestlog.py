@@ -20,6 +20,7 @@ class RequestRecord:
     status: int  # for a dropped connection: the status that was announced before the drop
     fault: str | None  # the injected fault kind, None when the request was served normally
     at: float  # time.time() when the answer finished
+    arrived: float  # time.time() when the request came in
 
     @property
     def faulted(self) -> bool:
@@ -57,6 +58,7 @@ class RequestLogMiddleware:
             return
         state = scope.setdefault("state", {})
         status = 500
+        arrived = time.time()
 
         async def send_and_note(message: Message) -> None:
             nonlocal status
@@ -76,5 +78,6 @@ class RequestLogMiddleware:
                     status,
                     state.get("fault"),
                     time.time(),
+                    arrived,
                 )
             )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from .auth import Credentials
+from .clock import SimulatorClock
 from .errors import not_found
 from .faults import FaultSchedule
 from .options import SimulatorOptions
@@ -27,13 +27,15 @@ class Runtime:
     balance_limit: SlidingWindowLimit | None
     faults: FaultSchedule
     log: RequestLog
+    clock: SimulatorClock
 
     @classmethod
     def create(cls, opts: SimulatorOptions) -> Runtime:
-        world = build_world(opts, _clock(opts))
+        clock = SimulatorClock(opts.today)
+        world = build_world(opts, clock.now)
         too_many = TooManyRequests(opts.retry_after)
         limit = (
-            SlidingWindowLimit(*opts.balance_rate, too_many)
+            SlidingWindowLimit(*opts.balance_rate, too_many, clock.monotonic)
             if opts.balance_rate is not None
             else None
         )
@@ -41,11 +43,12 @@ class Runtime:
             opts,
             world,
             UsageGenerator(world, opts.seed, opts.estimate_days),
-            Credentials(opts.api_key, opts.username, opts.password, opts.token_ttl_seconds),
+            Credentials(opts.api_key, opts.username, opts.password, opts.token_ttl_seconds, clock),
             too_many,
             limit,
             FaultSchedule(opts.faults),
             RequestLog(),
+            clock,
         )
 
     def client(self, client_id: str) -> Client:
@@ -63,16 +66,3 @@ class Runtime:
     @property
     def cancellation_delay(self) -> timedelta:
         return timedelta(seconds=self.options.cancellation_delay_seconds)
-
-
-def _clock(opts: SimulatorOptions) -> Callable[[], datetime]:
-    """Wall-clock time; with a pinned `today`, that day at the current time of day."""
-    pinned = opts.today
-
-    def now() -> datetime:
-        real = datetime.now(UTC)
-        if pinned is None:
-            return real
-        return datetime.combine(pinned, real.timetz())
-
-    return now

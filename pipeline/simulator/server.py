@@ -188,6 +188,11 @@ class Simulator:
         """Revokes every bearer token issued so far."""
         self._runtime.credentials.revoke_all_tokens()
 
+    def advance_clock(self, seconds: float) -> None:
+        """Moves the simulator's time forward, as if `seconds` had passed: tokens expire, rate
+        windows slide and cancellations complete without anyone waiting."""
+        self._runtime.clock.advance(seconds)
+
 
 @contextmanager
 def run_simulator(opts: SimulatorOptions | None = None) -> Iterator[Simulator]:

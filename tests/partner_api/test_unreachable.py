@@ -4,7 +4,6 @@ endpoint and what to check, not in the words of the HTTP library."""
 from __future__ import annotations
 
 import socket
-import time
 
 from pipeline.partner_api import (
     ApiConfig,
@@ -39,11 +38,11 @@ def test_an_unreachable_api_is_one_line_with_the_endpoint_and_a_hint_after_the_r
                 return error, api.stats.requests
         raise AssertionError("the listing did not fail")
 
-    began = time.monotonic()
     error, requests = run(scenario())
-    seconds = time.monotonic() - began
 
-    assert 0.5 <= seconds < 3 and 3 <= requests < 30
+    # Retried, then given up on by the 0.5 s budget, not by the 1000 attempts: each wait is at
+    # least 0.05 s, so the budget allows no more than 11 attempts however fast refusals come.
+    assert 2 <= requests <= 11
     assert str(error) == (
         f"no answer from the Partner API at {base_url} (ConnectError: All connection attempts "
         "failed) (GET /partners/{partner_id}/clients); is D360_BASE_URL right? is the network "
