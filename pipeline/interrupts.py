@@ -17,7 +17,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import dagster as dg
@@ -34,6 +34,7 @@ def execute_run(
     *,
     tags: Mapping[str, str],
     run_config: Mapping[str, object],
+    asset_selection: Sequence[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """`job.execute_in_process` (raise_on_error=False); KeyboardInterrupt once the run is marked."""
     run_id = make_new_run_id()  # known before the run exists, so an interrupt can find it
@@ -44,6 +45,7 @@ def execute_run(
                 run_id=run_id,
                 tags=dict(tags),
                 run_config=dict(run_config),
+                asset_selection=asset_selection,
                 raise_on_error=False,
             )
         except (KeyboardInterrupt, DagsterExecutionInterruptedError):

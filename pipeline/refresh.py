@@ -15,6 +15,7 @@ import dagster as dg
 
 from pipeline.definitions import (
     PUBLISH_JOB,
+    REPLAY_PUBLISH_ASSETS,
     STAGED_JOBS,
     USAGE_JOB,
     build_definitions,
@@ -162,6 +163,7 @@ def run_replay(env: Mapping[str, str], start: date, end: date, resume: bool = Fa
             instance,
             tags=range_tags(start, end),
             run_config=QUIET_CONSOLE,
+            asset_selection=[dg.AssetKey(key) for key in REPLAY_PUBLISH_ASSETS],
         )
     outcome.run_ids.append(result.run_id)
     _collect_problems(result, outcome)

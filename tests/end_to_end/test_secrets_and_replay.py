@@ -63,7 +63,7 @@ def test_no_secret_reaches_tables_exports_logs_or_dagster_events(tmp_path: Path,
         assert leaks == [], f"secret in {where}"
 
 
-def test_replay_rebuilds_the_range_from_raw_files_without_calling_the_api(stack, monkeypatch):
+def test_replay_rebuilds_the_range_from_raw_files_without_calling_the_api(stack):
     assert stack.refresh(START, YESTERDAY).success
     assert stack.refresh(START, START + timedelta(days=3)).success  # overlapping raw responses
     loaded = warehouse_usage(stack.warehouse, START, YESTERDAY)
@@ -71,8 +71,8 @@ def test_replay_rebuilds_the_range_from_raw_files_without_calling_the_api(stack,
         con.execute("DELETE FROM usage_daily; DELETE FROM usage_by_category")
     requests_before = len(stack.sim.requests)
 
-    monkeypatch.setenv("DAGSTER_HOME", str(stack.tmp))
-    env = {**stack.env, "PIPELINE_BATCH_CLIENTS": "3"}  # 8 clients: three batches
+    # 8 clients: three batches; settings come from the mapping alone, DAGSTER_HOME included.
+    env = {**stack.env, "PIPELINE_BATCH_CLIENTS": "3", "DAGSTER_HOME": str(stack.tmp)}
     assert run_replay(env, START, YESTERDAY) == 0
 
     assert len(stack.sim.requests) == requests_before
