@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 
 import dagster as dg
 import duckdb
 import polars as pl
+import pytest
 from end_to_end.expected import count_rows, expected_usage, warehouse_usage
 from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 
@@ -32,10 +34,20 @@ def balance_requests_per_client(sim: object) -> Counter:
     )
 
 
-def test_warehouse_equals_simulator_usage_per_client_day_and_category(stack: Stack) -> None:
-    outcome = stack.refresh(START, YESTERDAY)
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One simulator and one refresh of START..YESTERDAY, shared by the tests that only read the
+    result (and the simulator's request log)."""
+    tmp = tmp_path_factory.mktemp("loaded")
+    with run_simulator(small_options()) as sim:
+        stack = Stack(sim, stack_env(sim, tmp), tmp)
+        outcome = stack.refresh(START, YESTERDAY)
+        assert outcome.success, outcome.problems
+        yield stack
 
-    assert outcome.success, outcome.problems
+
+def test_warehouse_equals_simulator_usage_per_client_day_and_category(loaded: Stack) -> None:
+    stack = loaded
     expected_daily, expected_categories = expected_usage(stack.sim, START, YESTERDAY)
     daily, by_category = warehouse_usage(stack.warehouse, START, YESTERDAY)
     assert len(expected_daily) > 100
@@ -43,9 +55,8 @@ def test_warehouse_equals_simulator_usage_per_client_day_and_category(stack: Sta
     assert by_category == expected_categories
 
 
-def test_totals_are_kept_apart_per_currency(stack: Stack) -> None:
-    stack.refresh(START, YESTERDAY)
-
+def test_totals_are_kept_apart_per_currency(loaded: Stack) -> None:
+    stack = loaded
     expected: dict[str, Decimal] = {}
     currency_of = {c: stack.sim.client_currency(c) for c in stack.sim.client_ids()}
     for (client_id, _), values in expected_usage(stack.sim, START, YESTERDAY)[0].items():
@@ -59,9 +70,8 @@ def test_totals_are_kept_apart_per_currency(stack: Stack) -> None:
     assert len(expected) >= 2
 
 
-def test_backfill_costs_one_balance_request_per_client_per_window(stack: Stack) -> None:
-    stack.refresh(START, YESTERDAY)
-
+def test_backfill_costs_one_balance_request_per_client_per_window(loaded: Stack) -> None:
+    stack = loaded
     assert MONTHS_ENDED >= 1
     per_client = balance_requests_per_client(stack.sim)
     expected = Counter({client_id: REQUESTS_PER_CLIENT for client_id in stack.sim.client_ids()})
@@ -86,9 +96,8 @@ def test_rerunning_overlapping_ranges_never_duplicates(stack: Stack) -> None:
     assert duplicates == 0
 
 
-def test_coverage_tells_no_usage_from_not_fetched(stack: Stack) -> None:
-    stack.refresh(START, YESTERDAY)
-
+def test_coverage_tells_no_usage_from_not_fetched(loaded: Stack) -> None:
+    stack = loaded
     clients = len(stack.sim.client_ids())
     days = (YESTERDAY - START).days + 1
     covered = count_rows(stack.warehouse, "select count(*) from usage_coverage")
@@ -142,9 +151,8 @@ def test_concurrent_runs_and_an_open_reader_do_not_fail_on_the_lock(stack: Stack
     )
 
 
-def test_exports_hold_the_same_totals_as_the_tables(stack: Stack) -> None:
-    stack.refresh(START, YESTERDAY)
-
+def test_exports_hold_the_same_totals_as_the_tables(loaded: Stack) -> None:
+    stack = loaded
     exported = pl.read_parquet(stack.export_dir / "usage_daily", hive_partitioning=True)
     assert exported.schema["total_price"] == pl.Decimal(38, 10)
     by_currency = dict(exported.group_by("currency").agg(pl.col("total_price").sum()).iter_rows())
@@ -159,9 +167,8 @@ def test_exports_hold_the_same_totals_as_the_tables(stack: Stack) -> None:
     )
 
 
-def test_views_answer_per_currency_questions(stack: Stack) -> None:
-    stack.refresh(START, YESTERDAY)
-
+def test_views_answer_per_currency_questions(loaded: Stack) -> None:
+    stack = loaded
     with duckdb.connect(str(stack.warehouse), read_only=True) as con:
         monthly = con.execute(
             "select currency, sum(total_price) from usage_monthly_by_client group by 1"
