@@ -23,7 +23,7 @@ import duckdb
 from filelock import FileLock, Timeout
 
 from pipeline.warehouse.errors import WarehouseBusyError, WarehouseError
-from pipeline.warehouse.store import Warehouse, affected_rows
+from pipeline.warehouse.store import Warehouse, affected_rows, fsync_path
 
 # Tables analysts read, exported when the warehouse has them (older files may lack newer tables).
 # Not raw_balance_*: the kept API bodies are for replays, not for BI.
@@ -120,8 +120,11 @@ def export_parquet(
             _remove_debris(layout, keep=base)
             with wh.read() as con:
                 build = _build(con, version, base, start, end)
+            # New files and the switch reach the disk before the switch counts as done; the hard
+            # links and folders are metadata, which journaling filesystems commit in order with
+            # the rename.
             for file in build.new_files:
-                _fsync(file)
+                fsync_path(file)
             _switch(layout, version)
         except (OSError, duckdb.IOException) as error:
             raise _cannot_write(layout.root, error) from None
@@ -228,7 +231,7 @@ def _switch(layout: ExportLayout, version: Path) -> None:
     # Relative, so the data folder can be moved or mounted elsewhere as a whole.
     os.symlink(Path(layout.versions.name) / version.name, link)
     os.replace(link, layout.root)
-    _fsync(layout.root.parent)
+    fsync_path(layout.root.parent)
 
 
 def _version_name(suffix: str) -> str:
@@ -300,13 +303,3 @@ def _export_root(path: Path) -> Path:
 def _cannot_write(root: Path, error: OSError | duckdb.Error) -> WarehouseError:
     first_line = (str(error) or type(error).__name__).splitlines()[0]
     return WarehouseError(f"cannot write the export under {root}: {first_line}")
-
-
-def _fsync(path: Path) -> None:
-    # New files and the switch reach the disk before the switch counts as done; the hard links and
-    # folders are metadata, which journaling filesystems commit in order with the rename.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
