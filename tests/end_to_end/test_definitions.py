@@ -149,7 +149,7 @@ def test_dagster_cli_runs_the_refresh_job_step_by_step_in_subprocesses(stack, tm
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=280,
     )
 
     assert result.returncode == 0, result.stderr[-3000:]
