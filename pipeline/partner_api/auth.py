@@ -63,6 +63,10 @@ class _Token:
         return "_Token('***')"
 
 
+# Logins one request may make on 401s before its 401 is final (see async_auth_flow).
+LOGINS_PER_REQUEST = 3
+
+
 class LoginAuth(PartnerAuth):
     requires_response_body = True  # the flow reads the login response
 
@@ -104,13 +108,15 @@ class LoginAuth(PartnerAuth):
                 token = self._token
         response = yield self._authorised(request, token)
         # On a 401, log in again, unless another request already did while this one was out:
-        # then try its token first. A 401 right after this request's own login is final (the
-        # client reports it); every other round means another request logged in, so it ends.
-        while response.status_code == 401 and not fresh:
+        # then try its token first. Other requests may revoke a fresh token before this one uses
+        # it (a server that revokes on every login, say), so a 401 right after this request's own
+        # login is final only after LOGINS_PER_REQUEST of them; a refused login is always final.
+        logins = int(fresh)
+        while response.status_code == 401 and logins < LOGINS_PER_REQUEST:
             async with self._login_lock:
                 if self._token is token:  # the token we used is still current: it expired early
                     self._token = self._parse_login((yield self._login_request()))
-                    fresh = True
+                    logins += 1
                 token = self._token
             response = yield self._authorised(request, token)
 

@@ -26,7 +26,6 @@ from scripted_api import Asked, api_error, scripted_api
 from pipeline.definitions import build_definitions
 from pipeline.partner_api import (
     ApiConfig,
-    AuthenticationError,
     PartnerApiClient,
     RetryPolicy,
     Secret,
@@ -89,9 +88,6 @@ def test_every_fault_at_once_ends_exactly_at_the_simulators_truth(tmp_path: Path
             D360_PASSWORD=sim.password,
             PIPELINE_WINDOW_DAYS=str(SCALE.window_days),
             D360_RETRY_SECONDS="120",
-            # One request at a time until the login race below is fixed: with several in
-            # flight, a token revoked again right after a re-login fails the whole usage run.
-            D360_CONCURRENCY="1",
         )
         with dg.DagsterInstance.ephemeral() as instance:
             outcome = execute_refresh(build_definitions(env), START, END, instance)
@@ -126,12 +122,6 @@ def test_every_fault_at_once_ends_exactly_at_the_simulators_truth(tmp_path: Path
     assert metadata["api_logins"] > 1
 
 
-@pytest.mark.xfail(
-    raises=AuthenticationError,
-    strict=True,
-    reason="pipeline/partner_api/auth.py LoginAuth.async_auth_flow: a 401 right after a "
-    "request's own login is final, so a token revoked again before its first use fails the run",
-)
 def test_a_token_revoked_again_before_its_first_use_means_another_login() -> None:
     """What the soak meets at D360_CONCURRENCY > 1, made deterministic: the token expires under
     request A, A logs in, and before A's retry arrives another request's revocation takes the new
