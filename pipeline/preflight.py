@@ -53,7 +53,9 @@ def check_run(env: Mapping[str, str], start: date, end: date, *, api: bool = Tru
     warehouse = Warehouse(settings.warehouse)
     warehouse.check_writable()
     check_export_dir(settings.export_dir)
-    check_dagster_home(settings.dagster_home)
+    config_file = _config_file(check_dagster_home(settings.dagster_home))
+    if config_file is not None:
+        _read_config(config_file)
     return CheckedRun(settings, warehouse)
 
 
@@ -106,7 +108,7 @@ def open_instance(home: str | Path | None) -> dg.DagsterInstance:
     from dagster._core.instance.ref import InstanceRef
 
     path = check_dagster_home(home)
-    config_file = next((path / n for n in CONFIG_NAMES if (path / n).exists()), None)
+    config_file = _config_file(path)
     if config_file is None:
         # Also spares Dagster's warning that it found no dagster.yaml.
         config_file = path / CONFIG_NAMES[0]
@@ -120,6 +122,10 @@ def open_instance(home: str | Path | None) -> dg.DagsterInstance:
             f"DAGSTER_HOME={home}: {config_file.name} is not a usable Dagster instance "
             f"configuration ({_what_is_wrong(error)}); fix or remove it"
         ) from None
+
+
+def _config_file(home: Path) -> Path | None:
+    return next((home / n for n in CONFIG_NAMES if (home / n).exists()), None)
 
 
 def _what_is_wrong(error: Exception) -> str:

@@ -35,17 +35,20 @@ def balance_requests(sim: object) -> list:
         ({"PIPELINE_EXPORT_DIR": "{tmp}/blocker/export"}, "PIPELINE_EXPORT_DIR={tmp}/blocker"),
     ],
 )
-def test_an_unusable_folder_is_one_line_before_any_request(stack: Stack, change, message) -> None:
+def test_an_unusable_folder_is_one_line_before_any_request_or_dagster(
+    stack: Stack, change, message
+) -> None:
     (stack.tmp / "blocker").write_text("a file where a folder should be")
     (stack.tmp / "home").mkdir()
     (stack.tmp / "home" / "dagster.yaml").write_text("telemetry: {enabled: [\n")
     env = {**stack.env, **{k: v.format(tmp=stack.tmp) for k, v in change.items()}}
-    result = pipeline_cli("run", *RANGE, env=env, cwd=stack.tmp)
+    result = pipeline_cli("run", *RANGE, env=env, cwd=stack.tmp, probe=True)
 
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert message.format(tmp=stack.tmp) in lines[0]
+    assert result.stdout.splitlines() == ["dagster not imported"]
     assert stack.sim.requests == []  # not even the listings
     assert not stack.warehouse.exists()
 
