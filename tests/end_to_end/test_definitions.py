@@ -120,7 +120,7 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.refetch_days == 3
 
 
-@pytest.mark.timeout(300)  # a dozen processes each importing Dagster, beside the other workers
+@pytest.mark.timeout(600)  # a dozen processes each importing Dagster, beside the other workers
 def test_dagster_cli_runs_the_refresh_job_step_by_step_in_subprocesses(stack, tmp_path) -> None:
     # What `dagster dev` and the schedule do: the multiprocess executor, each step loading the
     # definitions afresh from the environment, under the project's dagster.yaml (pools).
@@ -149,7 +149,7 @@ def test_dagster_cli_runs_the_refresh_job_step_by_step_in_subprocesses(stack, tm
         env=env,
         capture_output=True,
         text=True,
-        timeout=280,
+        timeout=540,
     )
 
     assert result.returncode == 0, result.stderr[-3000:]
