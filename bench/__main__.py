@@ -16,6 +16,7 @@ import logging
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 from bench.common import RESULTS, Options
@@ -97,21 +98,33 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--readme", type=Path, default=README, help="README to rewrite")
     parser.add_argument("--no-readme", action="store_true", help="leave the README alone")
+    parser.add_argument(
+        "--readme-only",
+        action="store_true",
+        help="run nothing: rewrite the README section from the results files",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown:
         parser.error(f"no benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     # Warnings only: the pipeline's progress and retry lines would interleave with the tables.
     logging.basicConfig(level=logging.WARNING)
+    failed = []
     with tempfile.TemporaryDirectory(prefix="bench-quick-") as tmp:
         results = Path(tmp) if args.quick else RESULTS
         options = Options(quick=args.quick, clients=args.clients, results=results)
-        for name in args.names or BENCHMARKS:
-            print(run_benchmark(name, options, results), flush=True)
+        for name in [] if args.readme_only else args.names or BENCHMARKS:
+            try:
+                print(run_benchmark(name, options, results), flush=True)
+            except Exception:  # the other benchmarks still run; the figures it had stay
+                traceback.print_exc()
+                failed.append(name)
         print(targets_section(results), flush=True)
     if not (args.no_readme or args.quick):
         print(rewrite_readme(args.readme, all_results()), file=sys.stderr)
-    return 0
+    if failed:
+        print(f"failed: {', '.join(failed)} (their previous figures were kept)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

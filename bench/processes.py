@@ -11,7 +11,6 @@ CPU are not counted in the pipeline's; its CPU is read from /proc around each me
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shutil
@@ -101,15 +100,6 @@ class Measured:
         """When the first (or last) stderr line containing one of `texts` was written."""
         times = [when for when, line in self.lines if any(text in line for text in texts)]
         return (times[-1] if last else times[0]) if times else None
-
-    def steps(self, marks: Sequence[Sequence[str]]) -> list[float]:
-        """Seconds of consecutive steps: each ends with the last line holding one of its marks
-        (the first from the start, the one after the marks from the last mark to the exit)."""
-        ends = [self.began]
-        for texts in marks:
-            ends.append(max(ends[-1], self.when(*texts, last=True) or ends[-1]))
-        ends.append(self.began + self.seconds)
-        return [b - a for a, b in itertools.pairwise(ends)]
 
     def peak_in(self, began: float | None, ended: float | None = None) -> float:
         """Peak resident MB sampled between two times (None: the start, the end)."""
@@ -272,3 +262,49 @@ def asset_metadata(dagster_home: Path, asset: str) -> dict[str, object]:
         if event is None or event.asset_materialization is None:
             return {}
         return {key: value.value for key, value in event.asset_materialization.metadata.items()}
+
+
+@dataclass(frozen=True)
+class DagsterRun:
+    job: str
+    seconds: float
+    """From its first event (the planned materializations come first) to its last."""
+    work: float | None
+    """For the usage run: the usage step's own fetch, transform, journal and publish (its
+    `duration_seconds` metadata); the rest of the run is Dagster's bookkeeping and the checks."""
+    steps: dict[str, float]
+    """Seconds from each step's start to its end."""
+
+
+def dagster_runs(dagster_home: Path) -> list[DagsterRun]:
+    """The runs of that Dagster instance, oldest first."""
+    runs = []
+    with open_instance(dagster_home) as instance:
+        for record in reversed(instance.get_runs()):
+            logs = instance.all_logs(record.run_id)
+            work = None
+            if record.job_name == "usage_backfill":
+                for log in logs:
+                    event = log.dagster_event
+                    if event and event.is_step_materialization:
+                        metadata = event.event_specific_data.materialization.metadata  # type: ignore[union-attr]
+                        if "duration_seconds" in metadata:
+                            work = float(metadata["duration_seconds"].value)
+                            break
+            seconds = logs[-1].timestamp - logs[0].timestamp if logs else 0.0
+            runs.append(DagsterRun(record.job_name, seconds, work, _step_seconds(logs)))
+    return runs
+
+
+def _step_seconds(logs: list) -> dict[str, float]:
+    began: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for log in logs:
+        event = log.dagster_event
+        if event is None or log.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            began[log.step_key] = log.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            seconds[log.step_key] = log.timestamp - began.get(log.step_key, log.timestamp)
+    return seconds

@@ -38,6 +38,7 @@ from pipeline.settings import Settings
 FULL_CLIENTS = 150
 QUICK_CLIENTS = 30
 DAYS = 365
+QUICK_DAYS = 90
 WINDOW_DAYS = 31
 KILL_AT = 0.7
 REFETCH_LIMIT = 0.6
@@ -57,9 +58,9 @@ _PROGRESS = re.compile(r"usage: (\d+)/(\d+) balance windows fetched")
 _RESUMING = re.compile(r"usage: resuming, (\d+) clients")
 
 
-def _range() -> tuple[str, str]:
+def _range(days: int) -> tuple[str, str]:
     end = yesterday() - timedelta(days=12)
-    return (end - timedelta(days=DAYS - 1)).isoformat(), end.isoformat()
+    return (end - timedelta(days=days - 1)).isoformat(), end.isoformat()
 
 
 def _env(sim: SimulatorProcess, folder: Path, batch: int) -> dict[str, str]:
@@ -75,9 +76,9 @@ def _windows(lines: list[tuple[float, str]]) -> tuple[int, int]:
     return (int(last[-1][1]), int(last[-1][2])) if last else (0, 0)
 
 
-def _killed_run(env: dict[str, str], folder: Path) -> dict[str, object]:
+def _killed_run(env: dict[str, str], folder: Path, days: int) -> dict[str, object]:
     """Start a run, SIGKILL it at the progress line that reaches KILL_AT."""
-    start, end = _range()
+    start, end = _range(days)
     proc = subprocess.Popen(
         pipeline_command("run", "--start", start, "--end", end),
         env=env,
@@ -127,7 +128,8 @@ def run(options: Options | None = None) -> str:
     clients = QUICK_CLIENTS if options.quick else FULL_CLIENTS
     default_batch = Settings.model_fields["batch_clients"].default
     batches = (default_batch, SMALL_BATCH[clients])
-    start, end = _range()
+    days = QUICK_DAYS if options.quick else DAYS
+    start, end = _range(days)
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-resume-") as tmp:
         root = Path(tmp)
@@ -140,7 +142,7 @@ def run(options: Options | None = None) -> str:
                 folder = root / f"batch-{batch}"
                 env = _env(sim, folder, batch)
                 began = time.perf_counter()
-                killed = _killed_run(env, folder)
+                killed = _killed_run(env, folder, days)
                 resumed = measure([*command, "--resume"], env, folder).check()
                 seconds = time.perf_counter() - began
                 resumed_clients = [
@@ -183,7 +185,7 @@ def run(options: Options | None = None) -> str:
         "resume",
         [
             Target(
-                f"{clients}-client year backfill ({WINDOW_DAYS}-day windows) killed at "
+                f"{clients}-client {days}-day backfill ({WINDOW_DAYS}-day windows) killed at "
                 f"~{KILL_AT:.0%}, then `--resume` (default batch of {r['batch']} clients)"
                 if r is default
                 else f"the same with PIPELINE_BATCH_CLIENTS={r['batch']}",

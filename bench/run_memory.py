@@ -13,37 +13,50 @@ from pathlib import Path
 
 from bench.common import Options, section, table, yesterday
 from bench.history import HISTORY_DAYS
-from bench.processes import Measured, measure, pipeline_command, pipeline_env, simulator_process
+from bench.processes import (
+    DagsterRun,
+    Measured,
+    dagster_runs,
+    measure,
+    pipeline_command,
+    pipeline_env,
+    simulator_process,
+)
 from bench.targets import Target, record
 
 FULL = (200, 1000)
 QUICK = (20, 100)
 DAYS = 365
+QUICK_DAYS = 90
 GIB = 1024
 GROWTH = 1.25
 
 
-def _run(clients: int, folder: Path) -> tuple[Measured, float]:
-    """The run's measurement, and the simulator's CPU seconds during it."""
+def _run(clients: int, days: int, folder: Path) -> tuple[Measured, float, list[DagsterRun]]:
+    """The run's measurement, the simulator's CPU seconds during it, the run's Dagster runs."""
     end = yesterday()
-    start = end - timedelta(days=DAYS - 1)
+    start = end - timedelta(days=days - 1)
     with simulator_process(clients, HISTORY_DAYS, folder) as sim:
         env = pipeline_env(folder / "run", sim.base_url, PIPELINE_WINDOW_DAYS=366)
         before = sim.cpu_seconds()
         command = pipeline_command("run", "--start", start.isoformat(), "--end", end.isoformat())
         measured = measure(command, env, folder).check()
-        return measured, sim.cpu_seconds() - before
+        sim_cpu = sim.cpu_seconds() - before
+    return measured, sim_cpu, dagster_runs(folder / "run" / "dagster_home")
 
 
 def run(options: Options | None = None) -> str:
     options = options or Options()
     sizes = QUICK if options.quick else FULL
-    results: dict[int, tuple[Measured, float]] = {}
+    days = QUICK_DAYS if options.quick else DAYS
+    results: dict[int, tuple[Measured, float, list[DagsterRun]]] = {}
     for clients in sizes:
         with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
-            results[clients] = _run(clients, Path(tmp))
+            results[clients] = _run(clients, days, Path(tmp))
     rows = []
-    for clients, (m, sim_cpu) in results.items():
+    for clients, (m, sim_cpu, runs) in results.items():
+        usage = next(run for run in runs if run.job == "usage_backfill")
+        other = sum(run.seconds for run in runs if run is not usage)
         rows.append(
             (
                 f"{clients:,}",
@@ -53,6 +66,9 @@ def run(options: Options | None = None) -> str:
                 m.phase_at_peak(),
                 f"{m.seconds:.0f}",
                 f"{m.cpu_seconds:.0f}",
+                f"{usage.seconds:.0f}",
+                f"{usage.work:.0f}" if usage.work is not None else "?",
+                f"{other:.0f}",
                 f"{sim_cpu:.0f}",
             )
         )
@@ -63,7 +79,7 @@ def run(options: Options | None = None) -> str:
         "run_memory",
         [
             Target(
-                f"`run`, {large:,} clients x {DAYS} days, one window a client: peak RSS",
+                f"`run`, {large:,} clients x {days} days, one window a client: peak RSS",
                 f"< 1 GiB, and <= +{GROWTH - 1:.0%} over {small:,} clients",
                 f"{big:,.0f} MB; {growth - 1:+.0%} over {small:,} clients ({base:,.0f} MB)",
                 big < GIB and growth <= GROWTH,
@@ -74,11 +90,15 @@ def run(options: Options | None = None) -> str:
     )
     return section(
         "Memory of a year's run (`python -m pipeline run`)",
-        f"{DAYS} days ending yesterday, one balance window a client (PIPELINE_WINDOW_DAYS=366), "
+        f"{days} days ending yesterday, one balance window a client (PIPELINE_WINDOW_DAYS=366), "
         "default batch size; the simulator is a process of its own without rate limit. Each "
         "figure is one run into an empty folder. Peak RSS of the pipeline process; the "
         "resident size sampled every 50 ms gives the peak while fetching and saving batches, "
-        "and from the last batch on (publish, views, exports, report).",
+        "and from the last batch on (publish, views, exports, report). The usage run's seconds "
+        "are from its Dagster event log; its usage work is the usage step's own fetch, "
+        "transform, journal and publish (`duration_seconds`); the rest of that run is Dagster "
+        "logging a planned and a materialization event per day for both usage assets, and the "
+        "checks.",
         table(
             [
                 "clients",
@@ -88,6 +108,9 @@ def run(options: Options | None = None) -> str:
                 "peak came after",
                 "seconds",
                 "CPU seconds",
+                "usage run (s)",
+                "of which usage work (s)",
+                "directory + publish runs (s)",
                 "simulator CPU seconds",
             ],
             rows,
