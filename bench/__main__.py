@@ -33,9 +33,13 @@ BENCHMARKS = (
 )
 TARGETS_TITLE = "### Issue 8's targets"
 TARGETS_WHAT = (
-    "Each scale benchmark below records its rows; the figures are one run each on this shared "
-    "2-CPU machine (other work was running), so read them against the reference measured in "
-    "the same benchmark run."
+    "`make bench` (`python -m bench`) runs every benchmark at the sizes below and rewrites this "
+    "section; `python -m bench --quick` runs small sizes in a few minutes and leaves the README "
+    "alone; `python -m bench replay daily --clients 2000` runs two of them at another size. The "
+    "scale benchmarks record their rows of issue 8's targets here. Each figure is one run on "
+    "this shared 2-CPU machine while other work was running on it, so wall times are noisy: "
+    "compare them with the reference measured in the same benchmark run, and read CPU seconds "
+    "beside them."
 )
 README = Path(__file__).parent.parent / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -46,7 +50,9 @@ def run_benchmark(name: str, options: Options, results: Path = RESULTS) -> str:
     began = time.perf_counter()
     run = importlib.import_module(f"bench.{name}").run
     text = run(options) if "options" in inspect.signature(run).parameters else run()
-    print(f"== {name} took {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
+    took = time.perf_counter() - began
+    print(f"== {name} took {took:.0f} s", file=sys.stderr, flush=True)
+    text += f"\n_This benchmark took {took / 60:.1f} minutes._\n"
     results.mkdir(exist_ok=True)
     (results / f"{name}.md").write_text(text, encoding="utf-8")
     return text
