@@ -25,6 +25,7 @@ from bench.targets import gathered, targets_table
 BENCHMARKS = (
     "run_memory",
     "replay",
+    "batch_size",
     "daily",
     "resume",
     "concurrency",
