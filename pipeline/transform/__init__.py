@@ -1,7 +1,7 @@
 """Transform stage: raw Partner API responses -> tidy polars frames. Pure functions, no I/O."""
 
 from pipeline.transform.balance import balance_snapshots_frame
-from pipeline.transform.batch import BatchFrames, batch_frames, monthly_api_frame
+from pipeline.transform.batch import BatchFrames, batch_frames
 from pipeline.transform.channels import UNATTRIBUTED, channel_usage_tables
 from pipeline.transform.directory import channels_frame, clients_frame
 from pipeline.transform.errors import (
@@ -34,7 +34,6 @@ __all__ = [
     "channels_frame",
     "clients_frame",
     "discover_categories",
-    "monthly_api_frame",
     "partner_balance_frame",
     "raw_answers_frame",
     "usage_frames",

@@ -6,7 +6,7 @@ atomic swap (see store.py), so analysts holding the file open never block the pi
 
 from pipeline.warehouse.errors import WarehouseBusyError, WarehouseError
 from pipeline.warehouse.exports import ExportResult, export_parquet
-from pipeline.warehouse.journal import RunJournal, journal_path
+from pipeline.warehouse.journal import RunJournal
 from pipeline.warehouse.loads import (
     LoadResult,
     coverage_frame,
@@ -43,7 +43,6 @@ __all__ = [
     "current_client_ids",
     "ensure_schema",
     "export_parquet",
-    "journal_path",
     "load_channels",
     "load_clients",
     "load_partner_balance",
