@@ -158,3 +158,12 @@ def test_a_refused_key_fails_with_exit_1_and_no_secret(stack: Stack) -> None:
     assert result.returncode == 1
     assert "error: clients:" in result.stderr and "D360_API_KEY" in result.stderr
     assert "wrong-key-0123456789" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["replay", "--help"]])
+def test_help_is_printed_without_loading_dagster(args, tmp_path: Path) -> None:
+    result = pipeline_cli(*args, env={}, cwd=tmp_path, probe=True)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python -m pipeline")
+    assert result.stdout.splitlines()[-1] == "dagster not imported"
