@@ -18,6 +18,7 @@ from pipeline.partner_api import (
     RetryPolicy,
     Secret,
 )
+from pipeline.partner_api.auth import LOGINS_PER_REQUEST
 from pipeline.simulator import Faults
 
 from .conftest import FAST_RETRY, config_for, run, simulator
@@ -127,7 +128,10 @@ def test_a_refused_token_quoted_back_by_the_api_is_redacted(debug_logs, token):
         error = run(scenario())
         # Each token refused right after a login: after LOGINS_PER_REQUEST logins the 401 is
         # final (another request may have revoked a fresh token, so one refusal is not enough).
-        assert [a.path for a in api.asked] == ["/token", "/partners/pa/clients"] * 3
+        assert [a.path for a in api.asked] == [
+            "/token",
+            "/partners/pa/clients",
+        ] * LOGINS_PER_REQUEST
     texts = [str(error), repr(vars(error))] + [r.getMessage() for r in debug_logs.records]
     assert "API says 'Invalid token: Bearer *** (*** was revoked)'" in str(error)
     assert not [t for t in texts if token in t or "pw-1234-secret" in t]
