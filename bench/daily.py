@@ -123,8 +123,11 @@ def run(options: Options | None = None) -> str:
     step_names = [(run.job, step) for run in results[0]["runs"].values() for step in run.steps]
     step_rows = []
     for job, step in step_names:
-        seconds = [r["runs"][job].steps.get(step, float("nan")) for r in results]
-        step_rows.append((f"{job}: {step}", *(f"{x:.1f}" for x in seconds)))
+        cells = []
+        for r in results:
+            start, end = r["runs"][job].spans.get(step, (float("nan"), float("nan")))
+            cells.append(f"{end - start:.1f} s, {r['measured'].peak_in(start, end):,.0f} MB")
+        step_rows.append((f"{job}: {step}", *cells))
     short, long = results
     pages = short["requests"]["clients"] + short["requests"]["channels"]
     usage_requests = [r["requests"]["usage_daily"] for r in results]
@@ -186,9 +189,10 @@ def run(options: Options | None = None) -> str:
             ],
             rows,
         ),
-        "The Dagster steps of the same two runs (seconds from start to end of each step; the "
-        "usage step's publish of the journal is a copy-on-write of the warehouse, so are the "
-        "listings' loads and the views):",
+        "The Dagster steps of the same two runs: seconds from start to end of each step, and "
+        "the peak resident size sampled while it ran. Every step that writes the warehouse "
+        "(the listings' loads, the usage step's publish of its journal, the partner balance, "
+        "the views, the finance inputs) copies the whole file first (copy-on-write):",
         table(["step", *(f"{days} days held" for days in HISTORIES)], step_rows),
     )
 

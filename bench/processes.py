@@ -61,6 +61,49 @@ sys.exit(code)
 """
 
 
+STAGE_TIMERS = """
+import atexit, json, sys, time
+STAGES = {}
+
+def _add(label, wall, cpu):
+    spent = STAGES.setdefault(label, [0.0, 0.0])
+    spent[0] += time.perf_counter() - wall
+    spent[1] += time.process_time() - cpu
+
+def timed(owner, name, label):
+    inner = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            _add(label, wall, cpu)
+    setattr(owner, name, wrapper)
+
+def timed_async(owner, name, label):
+    inner = getattr(owner, name)
+    async def wrapper(*args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return await inner(*args, **kwargs)
+        finally:
+            _add(label, wall, cpu)
+    setattr(owner, name, wrapper)
+
+def _print_stages():
+    print(json.dumps({"stages": STAGES}), flush=True)
+"""
+"""Code a measured script starts with: `timed(owner, name, label)` sums the wall and CPU seconds
+spent in `owner.name` into STAGES; `_print_stages()` prints them as the last stdout line."""
+
+
+def stages_of(measured: Measured) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) seconds per stage, from the last stdout line of a STAGE_TIMERS script."""
+    lines = measured.stdout.strip().splitlines()
+    facts = json.loads(lines[-1]) if lines else {}
+    return {stage: (wall, cpu) for stage, (wall, cpu) in facts.get("stages", {}).items()}
+
+
 @dataclass
 class Measured:
     """One command run to its end: wall and CPU seconds, peak resident size, its output."""
@@ -272,8 +315,13 @@ class DagsterRun:
     work: float | None
     """For the usage run: the usage step's own fetch, transform, journal and publish (its
     `duration_seconds` metadata); the rest of the run is Dagster's bookkeeping and the checks."""
-    steps: dict[str, float]
-    """Seconds from each step's start to its end."""
+    spans: dict[str, tuple[float, float]]
+    """time.time() of each step's start and end."""
+
+    @property
+    def steps(self) -> dict[str, float]:
+        """Seconds from each step's start to its end."""
+        return {step: end - start for step, (start, end) in self.spans.items()}
 
 
 def dagster_runs(dagster_home: Path) -> list[DagsterRun]:
@@ -292,13 +340,13 @@ def dagster_runs(dagster_home: Path) -> list[DagsterRun]:
                             work = float(metadata["duration_seconds"].value)
                             break
             seconds = logs[-1].timestamp - logs[0].timestamp if logs else 0.0
-            runs.append(DagsterRun(record.job_name, seconds, work, _step_seconds(logs)))
+            runs.append(DagsterRun(record.job_name, seconds, work, _step_spans(logs)))
     return runs
 
 
-def _step_seconds(logs: list) -> dict[str, float]:
+def _step_spans(logs: list) -> dict[str, tuple[float, float]]:
     began: dict[str, float] = {}
-    seconds: dict[str, float] = {}
+    spans: dict[str, tuple[float, float]] = {}
     for log in logs:
         event = log.dagster_event
         if event is None or log.step_key is None:
@@ -306,5 +354,5 @@ def _step_seconds(logs: list) -> dict[str, float]:
         if event.event_type_value == "STEP_START":
             began[log.step_key] = log.timestamp
         elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
-            seconds[log.step_key] = log.timestamp - began.get(log.step_key, log.timestamp)
-    return seconds
+            spans[log.step_key] = (began.get(log.step_key, log.timestamp), log.timestamp)
+    return spans

@@ -14,13 +14,15 @@ from pathlib import Path
 from bench.common import Options, section, table, yesterday
 from bench.history import HISTORY_DAYS
 from bench.processes import (
+    PYTHON,
+    STAGE_TIMERS,
     DagsterRun,
     Measured,
     dagster_runs,
     measure,
-    pipeline_command,
     pipeline_env,
     simulator_process,
+    stages_of,
 )
 from bench.targets import Target, record
 
@@ -30,6 +32,27 @@ DAYS = 365
 QUICK_DAYS = 90
 GIB = 1024
 GROWTH = 1.25
+# `python -m pipeline run`, with the usage step's stages timed around their functions.
+RUN = (
+    STAGE_TIMERS
+    + """
+import pipeline.usage_load.batches as batches
+from pipeline.partner_api import PartnerApiClient
+from pipeline.warehouse import RawLanding, RunJournal
+
+timed_async(PartnerApiClient, "fetch_planned", "fetch balance windows (HTTP client)")
+timed(batches, "raw_answers_frame", "fetch-log rows, body SHA-256")
+timed(batches, "_stored", "look up bodies already stored")
+timed(RawLanding, "land", "write landing files")
+timed(batches, "batch_frames", "transform (batch_frames)")
+timed(RunJournal, "save_batch", "journal: save batch")
+timed(RunJournal, "publish", "journal: publish into the warehouse")
+atexit.register(_print_stages)
+
+from pipeline.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+)
 
 
 def _run(clients: int, days: int, folder: Path) -> tuple[Measured, float, list[DagsterRun]]:
@@ -39,7 +62,7 @@ def _run(clients: int, days: int, folder: Path) -> tuple[Measured, float, list[D
     with simulator_process(clients, HISTORY_DAYS, folder) as sim:
         env = pipeline_env(folder / "run", sim.base_url, PIPELINE_WINDOW_DAYS=366)
         before = sim.cpu_seconds()
-        command = pipeline_command("run", "--start", start.isoformat(), "--end", end.isoformat())
+        command = [PYTHON, "-c", RUN, "run", "--start", start.isoformat(), "--end", end.isoformat()]
         measured = measure(command, env, folder).check()
         sim_cpu = sim.cpu_seconds() - before
     return measured, sim_cpu, dagster_runs(folder / "run" / "dagster_home")
@@ -73,6 +96,7 @@ def run(options: Options | None = None) -> str:
             )
         )
     small, large = sizes
+    stage_rows = _stage_rows(results[large][0], results[large][2])
     base, big = results[small][0].peak_mb, results[large][0].peak_mb
     growth = big / base
     record(
@@ -115,4 +139,29 @@ def run(options: Options | None = None) -> str:
             ],
             rows,
         ),
+        f"Where the {large:,}-client run's time goes: the usage step's stages (timed around "
+        "their functions in the same run), then the rest of each Dagster run.",
+        table(["stage", "seconds", "CPU seconds"], stage_rows),
     )
+
+
+def _stage_rows(measured: Measured, runs: list[DagsterRun]) -> list[tuple[str, str, str]]:
+    stages = stages_of(measured)
+    rows = [(stage, f"{wall:.1f}", f"{cpu:.1f}") for stage, (wall, cpu) in stages.items()]
+    usage = next(run for run in runs if run.job == "usage_backfill")
+    in_stages = sum(wall for wall, _ in stages.values())
+    if usage.work is not None:
+        rows.append(("rest of the usage step", f"{usage.work - in_stages:.1f}", ""))
+        rows.append(
+            (
+                "usage run outside its step's work: Dagster events, checks",
+                f"{usage.seconds - usage.work:.1f}",
+                "",
+            )
+        )
+    for run in runs:
+        if run is not usage:
+            rows.append((f"Dagster run {run.job}", f"{run.seconds:.1f}", ""))
+    outside = measured.seconds - sum(run.seconds for run in runs)
+    rows.append(("outside the Dagster runs: start-up, summary", f"{outside:.1f}", ""))
+    return rows
