@@ -208,4 +208,14 @@ def _growth(results: list[dict]) -> str:
         ),
         reverse=True,
     )
-    return "grew most: " + ", ".join(f"{name} {extra:+.1f} s" for extra, name in grew[:3])
+    peaks = []
+    for r in results:
+        spans = [
+            (r["measured"].peak_in(start, end), f"{job}: {step}")
+            for job, run in r["runs"].items()
+            for step, (start, end) in run.spans.items()
+        ]
+        peak, step = max(spans, default=(0.0, "?"))
+        peaks.append(f"{peak:,.0f} MB in {step} with {r['days']} days held")
+    grown = ", ".join(f"{name} {extra:+.1f} s" for extra, name in grew[:3])
+    return f"grew most: {grown}; peak RSS: {'; '.join(peaks)}"
