@@ -42,6 +42,7 @@ def _refresh(sim: Simulator, days: int, kind: str) -> dict[str, float]:
         defs = build_definitions(env)
         home = Path(tmp) / "dagster_home"
         home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         instance = (
             dg.DagsterInstance.local_temp(str(home))
             if kind == "SQLite"
