@@ -28,6 +28,7 @@ BENCHMARKS = (
     "batch_size",
     "daily",
     "resume",
+    "channels",
     "concurrency",
     "transform",
     "end_to_end",

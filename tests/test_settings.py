@@ -59,7 +59,7 @@ def test_defaults_of_the_finance_and_batch_settings(tmp_path, monkeypatch):
     assert settings.low_balance_days == 7
     assert settings.report_dir == Path("data/reports")
     assert settings.channel_usage is False
-    assert settings.batch_clients == 200
+    assert settings.batch_clients == 50
     assert settings.raw_dir == Path("data/raw")
     assert settings.listing_shrink_pct == 20
     assert settings.allow_listing_shrink is False
