@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 
-from bench.common import section, table, timed, yesterday
+from bench.common import refresh_env, section, table, timed, yesterday
 from pipeline.definitions import build_definitions
 from pipeline.refresh import execute_refresh
 from pipeline.simulator import Simulator, SimulatorOptions, run_simulator
@@ -35,17 +35,9 @@ def _measured(sim: Simulator, days: int, channel_usage: str) -> dict[str, float]
     end = yesterday()
     start = end - timedelta(days=days - 1)
     with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "D360_BASE_URL": sim.base_url,
-            "D360_PARTNER_ID": sim.partner_id,
-            "D360_API_KEY": sim.api_key,
-            "PIPELINE_WINDOW_DAYS": "31",
-            "PIPELINE_WAREHOUSE": f"{tmp}/warehouse.duckdb",
-            "PIPELINE_EXPORT_DIR": f"{tmp}/export",
-            "PIPELINE_REPORT_DIR": f"{tmp}/reports",
-            "PIPELINE_START_DATE": start.isoformat(),
-            "PIPELINE_CHANNEL_USAGE": channel_usage,
-        }
+        env = refresh_env(
+            sim, tmp, start, PIPELINE_WINDOW_DAYS="31", PIPELINE_CHANNEL_USAGE=channel_usage
+        )
         with dg.DagsterInstance.ephemeral() as instance:
             seconds, outcome = timed(
                 lambda: execute_refresh(build_definitions(env), start, end, instance)

@@ -92,3 +92,18 @@ class Options:
     """The client count of the 10,000-client benchmarks (replay, daily), when not the default."""
     results: Path = RESULTS
     """Where the results files go."""
+
+
+def refresh_env(sim: Simulator, folder: str, start: date, **settings: str) -> dict[str, str]:
+    """A pipeline environment pointed at `sim`, with its files in `folder` and its partitions
+    from `start`; `settings` adds or overrides variables."""
+    return {
+        "D360_BASE_URL": sim.base_url,
+        "D360_PARTNER_ID": sim.partner_id,
+        "D360_API_KEY": sim.api_key,
+        "PIPELINE_WAREHOUSE": f"{folder}/warehouse.duckdb",
+        "PIPELINE_EXPORT_DIR": f"{folder}/export",
+        "PIPELINE_REPORT_DIR": f"{folder}/reports",
+        "PIPELINE_START_DATE": start.isoformat(),
+        **settings,
+    }

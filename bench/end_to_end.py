@@ -15,7 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from bench.common import section, table, timed, yesterday
+from bench.common import refresh_env, section, table, timed, yesterday
 from pipeline.definitions import build_definitions
 from pipeline.refresh import execute_refresh
 from pipeline.simulator import Simulator, SimulatorOptions, run_simulator
@@ -30,15 +30,7 @@ def _refresh(sim: Simulator, days: int, kind: str) -> dict[str, float]:
     end = yesterday()
     start = end - timedelta(days=days - 1)
     with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "D360_BASE_URL": sim.base_url,
-            "D360_PARTNER_ID": sim.partner_id,
-            "D360_API_KEY": sim.api_key,
-            "PIPELINE_WINDOW_DAYS": "366",
-            "PIPELINE_WAREHOUSE": f"{tmp}/warehouse.duckdb",
-            "PIPELINE_EXPORT_DIR": f"{tmp}/export",
-            "PIPELINE_START_DATE": start.isoformat(),
-        }
+        env = refresh_env(sim, tmp, start, PIPELINE_WINDOW_DAYS="366")
         defs = build_definitions(env)
         home = Path(tmp) / "dagster_home"
         home.mkdir()
