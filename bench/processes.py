@@ -97,6 +97,34 @@ def _print_stages():
 spent in `owner.name` into STAGES; `_print_stages()` prints them as the last stdout line."""
 
 
+# `python -m pipeline run`, with the usage step's stages timed around their functions.
+_STAGED_RUN = (
+    STAGE_TIMERS
+    + """
+import pipeline.usage_load.batches as batches
+from pipeline.partner_api import PartnerApiClient
+from pipeline.warehouse import RawLanding, RunJournal
+
+timed_async(PartnerApiClient, "fetch_planned", "fetch balance windows (HTTP client)")
+timed(batches, "raw_answers_frame", "fetch-log rows, body SHA-256")
+timed(batches, "_stored", "look up bodies already stored")
+timed(RawLanding, "land", "write landing files")
+timed(batches, "batch_frames", "transform (batch_frames)")
+timed(RunJournal, "save_batch", "journal: save batch")
+timed(RunJournal, "publish", "journal: publish into the warehouse")
+atexit.register(_print_stages)
+
+from pipeline.cli import main
+sys.exit(main(["run", *sys.argv[1:]]))
+"""
+)
+
+
+def staged_run_command(*args: str) -> list[str]:
+    """`python -m pipeline run ARGS`, printing its usage step's stages (see `stages_of`)."""
+    return [PYTHON, "-c", _STAGED_RUN, *args]
+
+
 def stages_of(measured: Measured) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds per stage, from the last stdout line of a STAGE_TIMERS script."""
     lines = measured.stdout.strip().splitlines()

@@ -14,14 +14,13 @@ from pathlib import Path
 from bench.common import Options, section, table, yesterday
 from bench.history import HISTORY_DAYS
 from bench.processes import (
-    PYTHON,
-    STAGE_TIMERS,
     DagsterRun,
     Measured,
     dagster_runs,
     measure,
     pipeline_env,
     simulator_process,
+    staged_run_command,
     stages_of,
 )
 from bench.targets import Target, record
@@ -32,27 +31,6 @@ DAYS = 365
 QUICK_DAYS = 90
 GIB = 1024
 GROWTH = 1.25
-# `python -m pipeline run`, with the usage step's stages timed around their functions.
-RUN = (
-    STAGE_TIMERS
-    + """
-import pipeline.usage_load.batches as batches
-from pipeline.partner_api import PartnerApiClient
-from pipeline.warehouse import RawLanding, RunJournal
-
-timed_async(PartnerApiClient, "fetch_planned", "fetch balance windows (HTTP client)")
-timed(batches, "raw_answers_frame", "fetch-log rows, body SHA-256")
-timed(batches, "_stored", "look up bodies already stored")
-timed(RawLanding, "land", "write landing files")
-timed(batches, "batch_frames", "transform (batch_frames)")
-timed(RunJournal, "save_batch", "journal: save batch")
-timed(RunJournal, "publish", "journal: publish into the warehouse")
-atexit.register(_print_stages)
-
-from pipeline.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-)
 
 
 def _run(clients: int, days: int, folder: Path) -> tuple[Measured, float, list[DagsterRun]]:
@@ -62,7 +40,7 @@ def _run(clients: int, days: int, folder: Path) -> tuple[Measured, float, list[D
     with simulator_process(clients, HISTORY_DAYS, folder) as sim:
         env = pipeline_env(folder / "run", sim.base_url, PIPELINE_WINDOW_DAYS=366)
         before = sim.cpu_seconds()
-        command = [PYTHON, "-c", RUN, "run", "--start", start.isoformat(), "--end", end.isoformat()]
+        command = staged_run_command("--start", start.isoformat(), "--end", end.isoformat())
         measured = measure(command, env, folder).check()
         sim_cpu = sim.cpu_seconds() - before
     return measured, sim_cpu, dagster_runs(folder / "run" / "dagster_home")
