@@ -85,7 +85,7 @@ def run(options: Options | None = None) -> str:
                 f"< 1 GiB, and <= +{GROWTH - 1:.0%} over {small:,} clients",
                 f"{big:,.0f} MB; {growth - 1:+.0%} over {small:,} clients ({base:,.0f} MB)",
                 big < GIB and growth <= GROWTH,
-                f"peak {results[large][0].phase_at_peak()}",
+                f"peak {results[large][0].phase_at_peak()}; {_peak_step(*results[large][::2])}",
             )
         ],
         options.results,
@@ -143,3 +143,14 @@ def _stage_rows(measured: Measured, runs: list[DagsterRun]) -> list[tuple[str, s
     outside = measured.seconds - sum(run.seconds for run in runs)
     rows.append(("outside the Dagster runs: start-up, summary", f"{outside:.1f}", ""))
     return rows
+
+
+def _peak_step(measured: Measured, runs: list[DagsterRun]) -> str:
+    """The Dagster step during which the resident size peaked, and that peak."""
+    spans = [
+        (measured.peak_in(start, end), f"{run.job}: {step}")
+        for run in runs
+        for step, (start, end) in run.spans.items()
+    ]
+    peak, step = max(spans, default=(0.0, "?"))
+    return f"highest during the step {step} ({peak:,.0f} MB)"
