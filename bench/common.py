@@ -101,7 +101,7 @@ def refresh_env(sim: Simulator, folder: str, start: date, **settings: str) -> di
         "D360_BASE_URL": sim.base_url,
         "D360_PARTNER_ID": sim.partner_id,
         "D360_API_KEY": sim.api_key,
-        "PIPELINE_WAREHOUSE": f"{folder}/warehouse.duckdb",
+        "PIPELINE_WAREHOUSE": f"{folder}/warehouse.sqlite",
         "PIPELINE_EXPORT_DIR": f"{folder}/export",
         "PIPELINE_REPORT_DIR": f"{folder}/reports",
         "PIPELINE_START_DATE": start.isoformat(),

@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from bench.common import Options, section, table, yesterday
 from bench.history import HISTORY_DAYS, days_before, replayed_history
@@ -36,6 +35,7 @@ from bench.targets import Target, record
 from pipeline.definitions import build_definitions
 from pipeline.refresh import QUIET_CONSOLE
 from pipeline.usage_load import usage_requests as usage_requests_of
+from pipeline.warehouse import Warehouse
 
 FULL_CLIENTS = 10_000
 QUICK_CLIENTS = 300
@@ -58,7 +58,7 @@ def _settle(env: dict[str, str]) -> None:
 
 
 def _table_rows(folder: Path) -> dict[str, int]:
-    con = duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True)
+    con = Warehouse(folder / "warehouse.sqlite").connect(read_only=True)
     try:
         return {
             table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
@@ -75,7 +75,7 @@ def _daily(sim: SimulatorProcess, clients: int, days: int, folder: Path) -> dict
     env = pipeline_env(folder, sim.base_url)
     _settle(env)
     held = _table_rows(folder)
-    size_mb = (folder / "warehouse.duckdb").stat().st_size / 1e6
+    size_mb = (folder / "warehouse.sqlite").stat().st_size / 1e6
     day = yesterday().isoformat()
     before = sim.cpu_seconds()
     measured = measure(staged_run_command("--start", day, "--end", day), env, folder).check()

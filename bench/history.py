@@ -40,7 +40,7 @@ BATCH = 200
 @dataclass(frozen=True)
 class History:
     folder: Path
-    """Holds warehouse.duckdb (raw_balance_fetches only) and raw/ (the landing files)."""
+    """Holds warehouse.sqlite (raw_balance_fetches only) and raw/ (the landing files)."""
     clients: int
     start: date
     end: date
@@ -70,7 +70,7 @@ def build_history(
     """One day-granularity answer of [start, end] per client, landed and logged in `folder`."""
     runtime = simulator_runtime(clients)
     ids = client_ids(runtime)
-    wh = Warehouse(folder / "warehouse.duckdb")
+    wh = Warehouse(folder / "warehouse.sqlite")
     landing = RawLanding(folder / "raw")
     query = BalanceQuery(start, end, "day", None)
     fetched_at = datetime.now(UTC)

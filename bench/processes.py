@@ -304,7 +304,7 @@ def pipeline_env(folder: Path, base_url: str | None = None, **settings: object) 
         **_clean_environment(),
         "D360_PARTNER_ID": PARTNER_ID,
         "D360_API_KEY": API_KEY,
-        "PIPELINE_WAREHOUSE": str(folder / "warehouse.duckdb"),
+        "PIPELINE_WAREHOUSE": str(folder / "warehouse.sqlite"),
         "PIPELINE_EXPORT_DIR": str(folder / "export"),
         "PIPELINE_RAW_DIR": str(folder / "raw"),
         "PIPELINE_REPORT_DIR": str(folder / "reports"),

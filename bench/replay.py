@@ -17,8 +17,6 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
-
 from bench.common import Options, section, table, yesterday
 from bench.history import (
     build_history,
@@ -32,6 +30,7 @@ from bench.processes import Measured, measure, pipeline_env
 from bench.targets import Target, record
 from pipeline.transform.families import DIRECTION, DIRECTION_CATEGORIES, PRICING
 from pipeline.transform.usage import discover_categories
+from pipeline.warehouse import Warehouse
 
 FULL_CLIENTS = 10_000
 QUICK_CLIENTS = 300
@@ -40,6 +39,7 @@ GIB = 1024
 
 _DUCKDB = """
 import json, sys, duckdb
+from pipeline.warehouse import Warehouse
 ndjson, database, tables, spec = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 con = duckdb.connect(database)
 con.execute("SET enable_progress_bar = false")
@@ -106,7 +106,7 @@ def _duckdb(ndjson: Path, folder: Path) -> tuple[Measured, dict[str, list]]:
 
 
 def _pipeline_totals(folder: Path) -> dict[str, list]:
-    con = duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True)
+    con = Warehouse(folder / "warehouse.sqlite").connect(read_only=True)
     try:
         return {
             t: [n, str(s)]

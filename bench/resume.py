@@ -114,8 +114,8 @@ def _killed_run(env: dict[str, str], folder: Path, days: int) -> dict[str, objec
 def _differences(clean: Path, resumed: Path) -> dict[str, tuple[int, int, int]]:
     """Per table: rows in the clean run, rows in the resumed one, rows in only one of them."""
     con = duckdb.connect()
-    con.execute(f"ATTACH '{clean / 'warehouse.duckdb'}' AS clean (READ_ONLY)")
-    con.execute(f"ATTACH '{resumed / 'warehouse.duckdb'}' AS resumed (READ_ONLY)")
+    con.execute(f"ATTACH '{clean / 'warehouse.sqlite'}' AS clean (READ_ONLY)")
+    con.execute(f"ATTACH '{resumed / 'warehouse.sqlite'}' AS resumed (READ_ONLY)")
     found = {}
     for name, left_out in COMPARED.items():
         columns = f"* EXCLUDE ({', '.join(left_out)})"

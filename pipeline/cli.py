@@ -6,9 +6,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from pipeline.warehouse import Snapshot
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "demo",
         help="start the embedded simulator, backfill a history, build the warehouse",
-        description="Builds data/demo/warehouse.duckdb and data/demo/export from the embedded "
+        description="Builds data/demo/warehouse.sqlite and data/demo/export from the embedded "
         "Partner API simulator (nothing leaves this machine), then says how to query it.",
     )
     run = commands.add_parser(
@@ -82,8 +85,35 @@ def _parser() -> argparse.ArgumentParser:
         "connection cannot write files, attach databases, load extensions or change settings.",
     )
     query.add_argument("sql", help='e.g. "select * from usage_monthly_by_client limit 10"')
-    query.add_argument("--warehouse", type=Path, help="DuckDB file (default: PIPELINE_WAREHOUSE)")
+    query.add_argument(
+        "--as-of",
+        type=_snapshot_argument,
+        help="read the warehouse as it was: a snapshot id (e.g. from a run's metadata) or a "
+        "timestamp (2026-12-01T00:00:00Z)",
+    )
+    query.add_argument(
+        "--warehouse", type=Path, help="DuckLake catalog file (default: PIPELINE_WAREHOUSE)"
+    )
     query.add_argument("--rows", type=int, default=50, help="rows to print (default 50)")
+    commands.add_parser(
+        "connect-sql",
+        help="print the SQL that attaches the warehouse read-only in any DuckDB 1.5 client",
+        description="Prints INSTALL/LOAD, secret and ATTACH statements for the configured "
+        "warehouse (read-only), credentials left as ${VARIABLE} placeholders.",
+    )
+    migrate = commands.add_parser(
+        "migrate",
+        help="move a single-file warehouse of an earlier version (.duckdb) into the lake",
+        description="Copies every table of the old file into the configured warehouse in one "
+        "transaction and checks that row counts and money sums are equal.",
+    )
+    migrate.add_argument(
+        "--from",
+        dest="old",
+        type=Path,
+        required=True,
+        help="the old warehouse, e.g. data/warehouse.duckdb",
+    )
     report = commands.add_parser(
         "report",
         help="write the month's finance report (HTML) and statement workbook, print their paths",
@@ -137,7 +167,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_dev(args.port)
         if args.command == "query":
-            return _query(args.sql, args.warehouse, args.rows, read_environment())
+            return _query(args.sql, args.warehouse, args.rows, args.as_of, read_environment())
+        if args.command == "connect-sql":
+            from pipeline.connect import print_connect_sql
+
+            return print_connect_sql(read_environment())
+        if args.command == "migrate":
+            from pipeline.connect import run_migrate
+
+            return run_migrate(read_environment(), args.old)
         if args.command == "report":
             from pipeline.report.command import run_report
 
@@ -164,8 +202,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _query(sql: str, warehouse: Path | None, rows: int, env: dict[str, str]) -> int:
+def _snapshot_argument(text: str) -> Snapshot:
+    from pipeline.warehouse import Snapshot
+
+    if text.isdigit():
+        return Snapshot(version=int(text))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a snapshot id nor a timestamp such as 2026-12-01T00:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # the warehouse's clock is UTC
+    return Snapshot(timestamp=moment.isoformat())
+
+
+def _query(
+    sql: str, warehouse: Path | None, rows: int, as_of: Snapshot | None, env: dict[str, str]
+) -> int:
     from pipeline.query import run_query
     from pipeline.settings import pipeline_settings
 
-    return run_query(sql, (warehouse or pipeline_settings(env).warehouse).absolute(), rows)
+    if warehouse is not None:
+        env = {**env, "PIPELINE_WAREHOUSE": str(warehouse)}
+    return run_query(sql, pipeline_settings(env).lake(), rows, as_of)

@@ -40,7 +40,7 @@ def demo_environment(
             "D360_BASE_URL": base_url,
             "D360_PARTNER_ID": partner_id,
             "D360_API_KEY": api_key,
-            "PIPELINE_WAREHOUSE": str(DEMO_DIR / "warehouse.duckdb"),
+            "PIPELINE_WAREHOUSE": str(DEMO_DIR / "warehouse.sqlite"),
             "PIPELINE_EXPORT_DIR": str(DEMO_DIR / "export"),
             "PIPELINE_REPORT_DIR": str(DEMO_DIR / "reports"),
             "PIPELINE_START_DATE": first_day.isoformat(),
@@ -67,7 +67,7 @@ def run_demo() -> int:
         report = next((DEMO_DIR / "reports").glob("usage-report-*.html"), DEMO_DIR / "reports")
         print(
             NEXT_STEPS.format(
-                warehouse=DEMO_DIR / "warehouse.duckdb",
+                warehouse=DEMO_DIR / "warehouse.sqlite",
                 export=DEMO_DIR / "export",
                 report=report,
                 reports=DEMO_DIR / "reports",

@@ -50,7 +50,7 @@ def check_run(env: Mapping[str, str], start: date, end: date, *, api: bool = Tru
     check_range(settings.start_date, start, end)
     if api:
         settings.api_config()
-    warehouse = Warehouse(settings.warehouse)
+    warehouse = settings.lake()
     warehouse.check_writable()
     check_export_dir(settings.export_dir)
     config_file = _config_file(check_dagster_home(settings.dagster_home))

@@ -55,10 +55,10 @@ def execute_refresh(
     publish still runs when the warehouse changed: what was loaded is published."""
     outcome = RefreshOutcome()
     warehouse: Warehouse = defs.resources["runtime"].warehouse
-    before = _file_identity(warehouse)
+    before = warehouse.latest_snapshot()
     failed = False
     for job in STAGED_JOBS:
-        if failed and (job != PUBLISH_JOB or _file_identity(warehouse) == before):
+        if failed and (job != PUBLISH_JOB or warehouse.latest_snapshot() == before):
             continue
         result = execute_run(
             defs.resolve_job_def(job),
@@ -70,15 +70,6 @@ def execute_refresh(
         _collect_problems(result, outcome)
         failed = failed or not result.success
     return outcome
-
-
-def _file_identity(warehouse: Warehouse) -> tuple[int, int] | None:
-    # Every write swaps a new file in (store.py): a new inode or mtime means something was loaded.
-    try:
-        stat = warehouse.path.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_ino, stat.st_mtime_ns
 
 
 def _run_config(job: str, resume: bool) -> dict:
@@ -131,7 +122,7 @@ def run_refresh(env: Mapping[str, str], start: date, end: date, resume: bool = F
     instance = open_instance(settings.dagster_home)
     defs = build_definitions(env, progress=_progress)
     print(
-        f"Loading {start} .. {end} from {api_config.base_url} into {warehouse.path}",
+        f"Loading {start} .. {end} from {api_config.base_url} into {warehouse.where()}",
         file=sys.stderr,
     )
     began = time.monotonic()
@@ -151,7 +142,8 @@ def run_replay(env: Mapping[str, str], start: date, end: date, resume: bool = Fa
     settings, warehouse = checked.settings, checked.warehouse
     instance = open_instance(settings.dagster_home)
     print(
-        f"Replaying {start} .. {end} from {settings.raw_dir} into {warehouse.path}", file=sys.stderr
+        f"Replaying {start} .. {end} from {settings.raw_dir} into {warehouse.where()}",
+        file=sys.stderr,
     )
     began = time.monotonic()
     replayed = replay_in_batches(settings, warehouse, start, end, resume=resume, report=_progress)

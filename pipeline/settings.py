@@ -11,6 +11,7 @@ Dagster definitions load, and the UI opens, before they are configured.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import annotated_types
 from dotenv import dotenv_values
@@ -30,6 +32,7 @@ from pydantic import (
     ValidationError,
     field_serializer,
     field_validator,
+    model_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
@@ -51,13 +54,17 @@ from pipeline.partner_api.config import (
     MAX_WINDOW_DAYS,
     parse_rate,
 )
+from pipeline.warehouse import ObjectStorage, Warehouse
+from pipeline.warehouse.store import POSTGRES_PREFIX, S3_PREFIX
 
 DOTENV = ".env"
 """The one `.env` read, relative to the working directory."""
-DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
+DEFAULT_WAREHOUSE = "data/warehouse.sqlite"
 DEFAULT_MARKUPS = Path("markups.csv")
 """Read when PIPELINE_MARKUPS is not set, if it exists in the working directory."""
-SECRET_VARIABLES = frozenset({"D360_API_KEY", "D360_PASSWORD"})
+SECRET_VARIABLES = frozenset(
+    {"D360_API_KEY", "D360_PASSWORD", "PGPASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+)
 _SWITCH_WORDS = "on or off (or true/false, 1/0, yes/no)"
 
 
@@ -108,10 +115,46 @@ def _not_a_file(path: Path) -> Path:
     return path
 
 
-def _not_a_directory(path: Path) -> Path:
-    if path.is_dir():
-        raise ValueError(f"is a directory; set it to a file such as {path / 'warehouse.duckdb'}")
-    return path
+def _catalog(text: str) -> str:
+    """A SQLite catalog file (not a folder) or `postgres:<libpq conninfo>`."""
+    if text.startswith(POSTGRES_PREFIX):
+        if not text.removeprefix(POSTGRES_PREFIX).strip():
+            raise ValueError("needs a conninfo after postgres:, e.g. postgres:host=db dbname=lake")
+        return text
+    if Path(text).is_dir():
+        raise ValueError(
+            f"is a directory; set it to a file such as {Path(text) / 'warehouse.sqlite'}"
+        )
+    return text
+
+
+def _data_path(text: str) -> str:
+    if text.startswith(S3_PREFIX):
+        if not text.removeprefix(S3_PREFIX).strip("/"):
+            raise ValueError("needs a bucket: s3://bucket/prefix/")
+        return text
+    if Path(text).exists() and not Path(text).is_dir():
+        raise ValueError("is a file; set it to a folder or an s3://bucket/prefix/")
+    return text
+
+
+def _s3_endpoint(text: str) -> str:
+    """`host:port` (https) or a URL; plain http only to a loopback host (credentials go along)."""
+    url = urlsplit(text if "://" in text else f"https://{text}")
+    if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/"):
+        raise ValueError("must be host:port or an http(s) URL without a path")
+    if url.scheme == "http" and not _is_loopback(url.hostname):
+        raise ValueError("may use plain http only on loopback (127.0.0.1, localhost); use https")
+    return text
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _a_file(path: Path) -> Path:
@@ -125,7 +168,10 @@ def _default_markups() -> Path | None:
 
 
 def _raw_beside_warehouse(data: dict[str, Any]) -> Path:
-    return Path(data.get("warehouse", DEFAULT_WAREHOUSE)).parent / "raw"
+    catalog = str(data.get("warehouse", DEFAULT_WAREHOUSE))
+    if catalog.startswith(POSTGRES_PREFIX):
+        return Path("data/raw")
+    return Path(catalog).parent / "raw"
 
 
 Directory = Annotated[Path, AfterValidator(_not_a_file)]
@@ -163,8 +209,23 @@ class Settings(BaseSettings):
     )
 
     # The warehouse side.
-    warehouse: Annotated[Path, AfterValidator(_not_a_directory)] = Field(
+    warehouse: Annotated[str, AfterValidator(_catalog)] = Field(
         DEFAULT_WAREHOUSE, alias="PIPELINE_WAREHOUSE"
+    )
+    """The DuckLake catalog: a SQLite file, or `postgres:<libpq conninfo>`."""
+    data_path: Annotated[str, AfterValidator(_data_path)] | None = Field(
+        None, alias="PIPELINE_DATA_PATH"
+    )
+    """The lake's parquet files: a folder or s3:// prefix; beside a file catalog unless set."""
+    pg_password: SecretStr | None = Field(None, alias="PGPASSWORD")
+    aws_access_key_id: SecretStr | None = Field(None, alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr | None = Field(None, alias="AWS_SECRET_ACCESS_KEY")
+    aws_region: str | None = Field(None, alias="AWS_REGION")
+    s3_endpoint: Annotated[str, AfterValidator(_s3_endpoint)] | None = Field(
+        None, alias="PIPELINE_S3_ENDPOINT"
+    )
+    snapshot_retention_days: int = Field(
+        90, alias="PIPELINE_SNAPSHOT_RETENTION_DAYS", ge=1, le=36500
     )
     export_dir: Directory = Field(Path("data/export"), alias="PIPELINE_EXPORT_DIR")
     start_date: Annotated[date, BeforeValidator(_iso_date)] = Field(
@@ -197,6 +258,15 @@ class Settings(BaseSettings):
     @classmethod
     def _without_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _postgres_needs_a_data_path(self) -> Settings:
+        if self.warehouse.startswith(POSTGRES_PREFIX) and self.data_path is None:
+            raise ValueError(
+                "PIPELINE_WAREHOUSE is a Postgres catalog: set PIPELINE_DATA_PATH to the folder "
+                "or s3://bucket/prefix/ that all its users reach"
+            )
+        return self
 
     @field_serializer("balance_rate")
     def _rate_text(self, rate: tuple[int, float]) -> str:
@@ -246,6 +316,33 @@ class Settings(BaseSettings):
             window_days=self.window_days,
             concurrency=self.concurrency,
             retry=RetryPolicy(failing_give_up_after=self.retry_seconds),
+        )
+
+    def lake(self, run_id: str | None = None) -> Warehouse:
+        """The warehouse these settings configure; its commits tagged with `run_id`, if given."""
+
+        def reveal(secret: SecretStr | None) -> str | None:
+            return secret.get_secret_value() if secret is not None else None
+
+        endpoint = None
+        if self.s3_endpoint:
+            url = urlsplit(
+                self.s3_endpoint if "://" in self.s3_endpoint else f"//{self.s3_endpoint}"
+            )
+            endpoint = url.netloc
+        storage = ObjectStorage(
+            region=self.aws_region,
+            endpoint=endpoint,
+            use_ssl=not (self.s3_endpoint or "").startswith("http://"),
+            key_id=reveal(self.aws_access_key_id),
+            secret=reveal(self.aws_secret_access_key),
+        )
+        return Warehouse(
+            self.warehouse,
+            data_path=self.data_path,
+            storage=storage,
+            pg_password=reveal(self.pg_password),
+            run_id=run_id,
         )
 
     def environment(self) -> dict[str, str]:

@@ -22,3 +22,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # What xdist does for an `xdist_group` mark: the group after an "@" in the node id.
             # xdist 3.8 sets `item._nodeid`, which pytest 9 no longer reads; it reads `_id`.
             item._id = NodeId.parse(f"{item.nodeid}@{item.nodeid.split('::')[0]}")
+
+
+# The real PostgreSQL and S3 servers the storage tests use (tests/lake_servers.py).
+from lake_servers import postgres, s3  # noqa: E402, F401

@@ -16,7 +16,7 @@ UV = ROOT / ".tools" / "bin" / "uv"
 SCHEMA_CREATION = """
 import pathlib, pipeline
 from pipeline.warehouse import Warehouse
-warehouse = Warehouse("warehouse.duckdb")
+warehouse = Warehouse("warehouse.sqlite")
 with warehouse.write():
     pass
 with warehouse.read() as con:

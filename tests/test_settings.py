@@ -45,7 +45,10 @@ def test_api_values_are_read_and_the_api_key_wins_over_a_login():
 def test_defaults_of_the_warehouse_side(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = pipeline_settings({})
-    assert settings.warehouse == Path("data/warehouse.duckdb")
+    assert settings.warehouse == "data/warehouse.sqlite"
+    assert settings.data_path is None  # data/warehouse.files/ beside it, the lake's default
+    assert settings.lake().data_path == str(tmp_path / "data" / "warehouse.files") + "/"
+    assert settings.snapshot_retention_days == 90
     assert settings.export_dir == Path("data/export")
     assert str(settings.start_date) == "2023-01-01"
     assert settings.refetch_days == 3
@@ -72,7 +75,7 @@ def test_a_markups_file_in_the_working_directory_is_the_default(tmp_path, monkey
 
 
 def test_the_raw_folder_sits_beside_the_warehouse_unless_set(tmp_path):
-    warehouse = tmp_path / "wh" / "warehouse.duckdb"
+    warehouse = tmp_path / "wh" / "warehouse.sqlite"
     env = {"PIPELINE_WAREHOUSE": str(warehouse)}
     assert pipeline_settings(env).raw_dir == tmp_path / "wh" / "raw"
     env["PIPELINE_RAW_DIR"] = str(tmp_path / "elsewhere")

@@ -1,18 +1,28 @@
 """Warehouse-wide checks of the usage facts, re-checkable at any time from the UI.
 
 The range-dependent checks (coverage of a run's days, families adding up, channels) run inside the
-usage asset, which knows the range it loaded. Keys and non-negative amounts are not checked here:
-they are constraints in the DDL (sql/tables), which DuckDB enforces on every insert.
+usage asset, which knows the range it loaded. Keys and non-negative amounts, which DuckLake cannot
+enforce as constraints, are blocking checks here: a failure stops what depends on usage_daily (the
+views and exports) in the same run.
 """
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import duckdb
+import polars as pl
 
 from pipeline.defs.metadata import preview
 from pipeline.defs.resources import PipelineRuntime
 from pipeline.usage_load import month_end
-from pipeline.warehouse.quality import latest_covered_date, month_mismatches
+from pipeline.warehouse.quality import (
+    USAGE_TABLES,
+    duplicate_keys,
+    latest_covered_date,
+    month_mismatches,
+    negative_amounts,
+)
 
 # Yesterday is the newest complete UTC day; one more day of slack covers a late schedule tick.
 FRESHNESS_LAG_DAYS = 2
@@ -61,4 +71,46 @@ def months_reconcile(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckRes
     )
 
 
-usage_checks = [latest_partition_is_fresh, months_reconcile]
+@dg.asset_check(
+    asset="usage_daily",
+    required_resource_keys={"runtime"},
+    blocking=True,
+    description="No two rows of a usage table share the unique key its table file declares "
+    "(client and day, category, channel, month or observation).",
+)
+def usage_keys_are_unique(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    return _no_rows_break_a_rule(context, duplicate_keys, "duplicated_keys")
+
+
+@dg.asset_check(
+    asset="usage_daily",
+    required_resource_keys={"runtime"},
+    blocking=True,
+    description="No count or amount its table file declares never negative is below zero.",
+)
+def usage_amounts_are_not_negative(
+    context: dg.AssetCheckExecutionContext,
+) -> dg.AssetCheckResult:
+    return _no_rows_break_a_rule(context, negative_amounts, "negative_columns")
+
+
+def _no_rows_break_a_rule(
+    context: dg.AssetCheckExecutionContext,
+    problems: Callable[[duckdb.DuckDBPyConnection, Sequence[str]], pl.DataFrame],
+    counted: str,
+) -> dg.AssetCheckResult:
+    """Passed when `problems` finds no row of the usage tables breaking their declared rule."""
+    runtime: PipelineRuntime = context.resources.runtime
+    with runtime.warehouse.read() as con:
+        found = problems(con, USAGE_TABLES)
+    return dg.AssetCheckResult(
+        passed=found.height == 0, metadata={counted: found.height, "sample": preview(found)}
+    )
+
+
+usage_checks = [
+    latest_partition_is_fresh,
+    months_reconcile,
+    usage_keys_are_unique,
+    usage_amounts_are_not_negative,
+]

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any, Self
 
 import dagster as dg
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr
 
 from pipeline.partner_api import ApiConfig
 from pipeline.settings import SECRET_VARIABLES, Settings
@@ -53,7 +53,20 @@ class PipelineRuntime(dg.ConfigurableResource):
         description="longest a request keeps retrying a failing or unreachable API, seconds"
     )
     pipeline_window_days: int = Field(description="widest date window of one balance request")
-    pipeline_warehouse: str = Field(description="DuckDB file")
+    pipeline_warehouse: str = Field(
+        description="DuckLake catalog: a SQLite file or postgres:<conninfo>"
+    )
+    pipeline_data_path: str | None = Field(
+        None, description="the warehouse's parquet files: a folder or s3:// prefix"
+    )
+    pgpassword: str | None = Field(None, description="Postgres catalog password")
+    aws_access_key_id: str | None = Field(None, description="object storage key id")
+    aws_secret_access_key: str | None = Field(None, description="object storage secret key")
+    aws_region: str | None = Field(None, description="object storage region")
+    pipeline_s3_endpoint: str | None = Field(None, description="S3-compatible endpoint")
+    pipeline_snapshot_retention_days: int = Field(
+        description="warehouse snapshots the maintenance job keeps, in days"
+    )
     pipeline_export_dir: str = Field(description="parquet export root")
     pipeline_start_date: str = Field(description="first day (UTC) of the daily partitions")
     pipeline_refetch_days: int = Field(
@@ -75,6 +88,11 @@ class PipelineRuntime(dg.ConfigurableResource):
     )
     pipeline_allow_listing_shrink: bool = Field(description="let a shrunken listing through")
     in_process: dg.ResourceDependency[InProcessInputs]
+    _run_id: str | None = PrivateAttr(None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # The run's id tags every snapshot the run commits (see `warehouse`).
+        self._run_id = context.run_id
 
     @classmethod
     def from_settings(cls, settings: Settings, progress: Progress | None = None) -> Self:
@@ -113,9 +131,10 @@ class PipelineRuntime(dg.ConfigurableResource):
         credentials are configured."""
         return self.settings.api_config()
 
-    @cached_property
+    @property
     def warehouse(self) -> Warehouse:
-        return Warehouse(self.settings.warehouse)
+        """The warehouse; inside a run, its commits are tagged with the run's id."""
+        return self.settings.lake(run_id=self._run_id)
 
     @property
     def progress(self) -> Progress | None:

@@ -56,13 +56,9 @@ def _failure(run: UsageRun) -> dg.Failure:
 
 
 def _materializations(
-    run: UsageRun, start: date, end: date, seconds: float
+    run: UsageRun, start: date, end: date, seconds: float, snapshot: int | None
 ) -> Iterator[dg.MaterializeResult]:
-    published = {
-        f"{table}.{what}": count
-        for what, counts in run.published.items()
-        for table, count in sorted(counts.items())
-    }
+    replaced = {f"{table}.deleted": count for table, count in sorted(run.deleted.items())}
     common = {
         "clients": len(run.client_ids),
         "clients_failed": len(run.failures),
@@ -75,8 +71,11 @@ def _materializations(
         "channel_requests": run.channel_requests,
         "unattributed_channel_rows": run.unattributed_rows,
         "duration_seconds": round(seconds, 3),
-        **published,
+        **replaced,
     }
+    if snapshot is not None:
+        # The lake as this run left it: `query --as-of` reads it back, whatever came after.
+        common["snapshot_id"] = snapshot
     for key in ("usage_daily", "usage_by_category"):
         yield dg.MaterializeResult(
             asset_key=key, metadata={"rows_saved": run.rows.get(key, 0), **common}
@@ -195,7 +194,8 @@ def usage_asset(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition
             report=runtime.progress or context.log.info,
         )
         # What loaded is published and reported even when some clients failed.
-        yield from _materializations(run, start, end, time.monotonic() - began)
+        snapshot = runtime.warehouse.run_snapshot(context.run_id)
+        yield from _materializations(run, start, end, time.monotonic() - began, snapshot)
         yield from _checks(runtime.warehouse, start, end, run.failures)
         if run.failures:
             raise _failure(run)

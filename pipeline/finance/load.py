@@ -80,7 +80,7 @@ def load_finance_inputs(
         schema=MARKUPS_SCHEMA,
         orient="row",
     )
-    with wh.write() as con:
+    with wh.write("finance inputs") as con:
         con.execute("DELETE FROM client_markups")
         con.register("incoming_markups", rows)
         con.execute("INSERT INTO client_markups BY NAME SELECT * FROM incoming_markups")

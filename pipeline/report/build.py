@@ -43,16 +43,18 @@ def build_report(
         month = month or latest_ended_month(con, now.date())
         if month is None:
             raise ReportError(
-                f"no calendar month that has ended has a fetched day in {wh.path}; "
+                f"no calendar month that has ended has a fetched day in {wh.where()}; "
                 "load one first (python -m pipeline run) or pass --month YYYY-MM"
             )
         status = month_status(con, month)
         if status is None:
-            raise ReportError(f"no day of {month:%Y-%m} was fetched into {wh.path}; load it first")
+            raise ReportError(
+                f"no day of {month:%Y-%m} was fetched into {wh.where()}; load it first"
+            )
         data = report_data(con, status)
     html = report_dir / f"usage-report-{month:%Y-%m}.html"
     statement = report_dir / f"statement-{month:%Y-%m}.xlsx"
-    page = render_page(data, now, wh.path.name)
+    page = render_page(data, now, wh.label())
     _write_atomically(html, lambda path: path.write_text(page, encoding="utf-8"))
     _write_atomically(statement, lambda path: write_statement(path, month, data.statement))
     return ReportFiles(

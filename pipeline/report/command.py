@@ -8,16 +8,16 @@ from datetime import date
 from pipeline.finance import refresh_finance_inputs
 from pipeline.report.build import build_report
 from pipeline.settings import pipeline_settings
-from pipeline.warehouse import Warehouse, WarehouseError
+from pipeline.warehouse import WarehouseError
 
 
 def run_report(env: Mapping[str, str], month: date | None) -> int:
     """Apply the current markups and finance settings (a write only when they changed), build
     the report and print the paths of the HTML page and the statement workbook."""
     settings = pipeline_settings(env)
-    wh = Warehouse(settings.warehouse)
+    wh = settings.lake()
     if not wh.exists():
-        raise WarehouseError(f"no warehouse at {wh.path} yet; load some data first")
+        raise WarehouseError(f"no warehouse at {wh.where()} yet; load some data first")
     refresh_finance_inputs(
         wh,
         settings.markups_path,

@@ -1,6 +1,7 @@
-"""A usage run in batches of clients: fetch → raw → transform → journal, one batch at a time,
-then one publish. Memory is bounded by the batch; a killed run loses at most the batch in flight,
-and a resumed run skips the clients its journal already holds.
+"""A usage run in batches of clients: fetch → raw → transform → commit into the warehouse, one
+batch at a time, each batch one transaction. Memory is bounded by the batch; a killed run loses at
+most the batch in flight, and a resumed run skips the clients the warehouse says its earlier
+batches committed (pipeline.warehouse.usage_loads).
 
 `replay` goes the same way from the raw landing files instead of the API.
 """
@@ -34,7 +35,7 @@ from pipeline.usage_load.progress import WindowProgress
 from pipeline.warehouse import (
     REQUEST_KEY,
     RawLanding,
-    RunJournal,
+    UsageLoad,
     Warehouse,
     channel_apps,
     coverage_frame,
@@ -47,7 +48,7 @@ Report = Callable[[str], None]
 
 @dataclass
 class UsageRun:
-    """What one run (or replay) of a range saved and published, for metadata and checks."""
+    """What one run (or replay) of a range committed, for metadata and checks."""
 
     client_ids: list[str]
     failures: dict[str, str] = field(default_factory=dict)
@@ -56,17 +57,20 @@ class UsageRun:
     """Clients an interrupted run had saved, not fetched again."""
     batches: int = 0
     rows: dict[str, int] = field(default_factory=dict)
-    """Rows saved per table by this run's batches."""
-    published: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Rows inserted per table by this run's batches."""
+    deleted: dict[str, int] = field(default_factory=dict)
+    """Rows the batches replaced, per table."""
     api_stats: dict[str, int | float] = field(default_factory=dict)
     channel_requests: int = 0
     """Balance requests filtered to one channel (PIPELINE_CHANNEL_USAGE=on)."""
     unattributed_rows: int = 0
     """usage_daily_by_channel rows no listed channel explains."""
 
-    def add_rows(self, counts: dict[str, int]) -> None:
-        for table, count in counts.items():
-            self.rows[table] = self.rows.get(table, 0) + count
+    def add_counts(self, counts: dict[str, dict[str, int]]) -> None:
+        for totals, batch in ((self.rows, counts["inserted"]), (self.deleted, counts["deleted"])):
+            for table, count in batch.items():
+                totals[table] = totals.get(table, 0) + count
+        self.batches += 1
 
 
 def fetch_usage_in_batches(
@@ -80,54 +84,54 @@ def fetch_usage_in_batches(
     resume: bool,
     report: Report,
 ) -> UsageRun:
-    """Fetch every client's usage of [start, end] batch by batch into the run's journal, then
-    publish it. The journal is removed only when every client was loaded."""
+    """Fetch every client's usage of [start, end] and commit it batch by batch. The load is
+    marked finished only when every client was loaded."""
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     requests = usage_requests(start, end, api_config.window_days, yesterday)
     months = months_of(requests)
     channel_usage = settings.channel_usage
     listing = _channel_listing(wh) if channel_usage else None
     run = UsageRun(list(client_ids))
-    with RunJournal.open(
-        wh, "run", start, end, resume=resume, channel_usage=channel_usage
-    ) as journal:
-        saved = journal.saved_clients() & set(client_ids)
-        run.resumed = len(saved)
-        todo = [cid for cid in client_ids if cid not in saved]
-        if run.resumed:
-            report(f"usage: resuming, {run.resumed} clients already saved by an interrupted run")
-        plans = {cid: requests + _channel_requests(listing, cid, requests) for cid in todo}
-        progress = WindowProgress(sum(map(len, plans.values())), report)
-        landing = RawLanding(settings.raw_dir)
+    load = UsageLoad.open(wh, "run", start, end, resume=resume, channel_usage=channel_usage)
+    todo = _not_saved(load, wh, run)
+    if run.resumed:
+        report(f"usage: resuming, {run.resumed} clients already saved by an interrupted run")
+    plans = {cid: requests + _channel_requests(listing, cid, requests) for cid in todo}
+    progress = WindowProgress(sum(map(len, plans.values())), report)
+    landing = RawLanding(settings.raw_dir)
 
-        async def fetch_all() -> None:
-            async with PartnerApiClient(api_config) as api:
-                for batch in _batches(todo, settings.batch_clients):
-                    batch_plans = {cid: plans[cid] for cid in batch}
-                    fetch = await api.fetch_planned(batch_plans, progress.window_done)
-                    # Between batches nothing is in flight, so the event loop may block here.
-                    _save_fetched(
-                        wh, landing, journal, run, batch, fetch, months, listing, start, end
-                    )
-                    report(f"usage: batch {run.batches} saved ({len(batch)} clients)")
-                run.api_stats = api.stats.as_dict()
+    async def fetch_all() -> None:
+        async with PartnerApiClient(api_config) as api:
+            for batch in _batches(todo, settings.batch_clients):
+                batch_plans = {cid: plans[cid] for cid in batch}
+                fetch = await api.fetch_planned(batch_plans, progress.window_done)
+                # Between batches nothing is in flight, so the event loop may block here.
+                _save_fetched(wh, landing, load, run, batch, fetch, months, listing)
+                report(f"usage: batch {run.batches} committed ({len(batch)} clients)")
+            run.api_stats = api.stats.as_dict()
 
-        run_async(fetch_all())
-        _publish(journal, wh, run)
+    run_async(fetch_all())
+    _finish(load, wh, run)
     return run
+
+
+def _not_saved(load: UsageLoad, wh: Warehouse, run: UsageRun) -> list[str]:
+    """The run's clients the load has not committed yet; counts the others as resumed."""
+    saved, batches = load.saved_clients(wh)
+    saved &= set(run.client_ids)
+    run.resumed, run.batches = len(saved), batches
+    return [cid for cid in run.client_ids if cid not in saved]
 
 
 def _save_fetched(
     wh: Warehouse,
     landing: RawLanding,
-    journal: RunJournal,
+    load: UsageLoad,
     run: UsageRun,
     batch: Sequence[str],
     fetch: UsageFetch,
     months: Sequence[date],
     listing: pl.DataFrame | None,
-    start: date,
-    end: date,
 ) -> None:
     raw = raw_answers_frame(fetch.windows)
     fetches = landing.land(raw, _stored(wh, batch, raw))
@@ -141,7 +145,7 @@ def _save_fetched(
         schema={"client_id": pl.String, "month": pl.Date},
         orient="row",
     )
-    tables = _usage_tables(frames, loaded, start, end)
+    tables = _usage_tables(frames, loaded, load.start, load.end)
     tables |= {"usage_monthly_api": frames.monthly, "raw_balance_fetches": fetches}
     if listing is not None:
         by_channel, by_channel_category = channel_usage_tables(
@@ -153,9 +157,8 @@ def _save_fetched(
         }
         run.channel_requests += sum(w.app_id is not None for w in fetch.windows)
         run.unattributed_rows += by_channel.filter(pl.col("app_id") == UNATTRIBUTED).height
-    run.add_rows(journal.save_batch(loaded, tables, fetched_months))
+    run.add_counts(load.commit_batch(wh, run.batches + 1, loaded, tables, fetched_months))
     run.failures |= failures
-    run.batches += 1
 
 
 def _channel_listing(wh: Warehouse) -> pl.DataFrame:
@@ -208,24 +211,20 @@ def replay_in_batches(
         logged = replay_fetches(con, start, end)
     landing = RawLanding(settings.raw_dir)
     run = UsageRun(sorted(set(logged["client_id"].to_list())))
-    with RunJournal.open(wh, "replay", start, end, resume=resume) as journal:
-        saved = journal.saved_clients()
-        run.resumed = len(saved & set(run.client_ids))
-        todo = [cid for cid in run.client_ids if cid not in saved]
-        for batch in _batches(todo, settings.batch_clients):
-            fetches = logged.filter(pl.col("client_id").is_in(batch))
-            answers = _answers(fetches, landing.bodies(fetches))
-            frames = batch_frames(answers)
-            run.failures |= {cid: str(error) for cid, error in frames.failures.items()}
-            loaded = [cid for cid in batch if cid not in frames.failures]
-            tables = _usage_tables(frames, loaded, start, end)
-            tables["usage_coverage"] = _replayed_days(fetches, loaded, start, end)
-            tables = {name: _within(frame, start, end) for name, frame in tables.items()}
-            del tables["balance_snapshots"]  # observations already logged when fetched
-            run.add_rows(journal.save_batch(loaded, tables))
-            run.batches += 1
-            report(f"replay: batch {run.batches} saved ({len(batch)} clients)")
-        _publish(journal, wh, run)
+    load = UsageLoad.open(wh, "replay", start, end, resume=resume)
+    for batch in _batches(_not_saved(load, wh, run), settings.batch_clients):
+        fetches = logged.filter(pl.col("client_id").is_in(batch))
+        answers = _answers(fetches, landing.bodies(fetches))
+        frames = batch_frames(answers)
+        run.failures |= {cid: str(error) for cid, error in frames.failures.items()}
+        loaded = [cid for cid in batch if cid not in frames.failures]
+        tables = _usage_tables(frames, loaded, start, end)
+        tables["usage_coverage"] = _replayed_days(fetches, loaded, start, end)
+        tables = {name: _within(frame, start, end) for name, frame in tables.items()}
+        del tables["balance_snapshots"]  # observations already logged when fetched
+        run.add_counts(load.commit_batch(wh, run.batches + 1, loaded, tables))
+        report(f"replay: batch {run.batches} committed ({len(batch)} clients)")
+    _finish(load, wh, run)
     return run
 
 
@@ -271,10 +270,9 @@ def _within(frame: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
     return frame.filter(pl.col("usage_date").is_between(start, end))
 
 
-def _publish(journal: RunJournal, wh: Warehouse, run: UsageRun) -> None:
-    run.published = journal.publish(wh)
+def _finish(load: UsageLoad, wh: Warehouse, run: UsageRun) -> None:
     if not run.failures:
-        journal.remove()
+        load.finish(wh)
 
 
 def _batches(client_ids: Sequence[str], size: int) -> Iterator[list[str]]:

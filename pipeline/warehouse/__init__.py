@@ -1,12 +1,11 @@
 """The warehouse stage: DuckDB schema, range-replace loads, history, views, quality, exports.
 
-Takes polars frames in; knows nothing of HTTP or Dagster. Every write is copy-on-write with an
-atomic swap (see store.py), so analysts holding the file open never block the pipeline.
+Takes polars frames in; knows nothing of HTTP or Dagster. The warehouse is a DuckLake (store.py):
+every write is one transaction and one snapshot, and readers never block the pipeline.
 """
 
 from pipeline.warehouse.errors import WarehouseBusyError, WarehouseError
 from pipeline.warehouse.exports import ExportResult, export_parquet
-from pipeline.warehouse.journal import RunJournal
 from pipeline.warehouse.loads import (
     LoadResult,
     coverage_frame,
@@ -24,7 +23,8 @@ from pipeline.warehouse.queries import (
 )
 from pipeline.warehouse.raw_landing import REQUEST_KEY, RawLanding
 from pipeline.warehouse.schema import DEFAULT_SQL_DIR, ensure_schema
-from pipeline.warehouse.store import Warehouse
+from pipeline.warehouse.store import ObjectStorage, Snapshot, Warehouse
+from pipeline.warehouse.usage_loads import UsageLoad
 from pipeline.warehouse.views import create_views
 
 __all__ = [
@@ -32,8 +32,10 @@ __all__ = [
     "REQUEST_KEY",
     "ExportResult",
     "LoadResult",
+    "ObjectStorage",
     "RawLanding",
-    "RunJournal",
+    "Snapshot",
+    "UsageLoad",
     "Warehouse",
     "WarehouseBusyError",
     "WarehouseError",

@@ -2,8 +2,9 @@
 
 
 class WarehouseError(Exception):
-    """The warehouse could not be read or written; the published file is unchanged."""
+    """The warehouse could not be read or written; a write that failed committed nothing."""
 
 
 class WarehouseBusyError(WarehouseError):
-    """Another pipeline process kept the warehouse write lock longer than the timeout."""
+    """Another writer (a SQLite catalog's, or an export into the same folder) kept its lock
+    longer than the timeout."""

@@ -23,6 +23,7 @@ import duckdb
 from filelock import FileLock, Timeout
 
 from pipeline.warehouse.errors import WarehouseBusyError, WarehouseError
+from pipeline.warehouse.sql_text import quoted
 from pipeline.warehouse.store import Warehouse, affected_rows, fsync_path
 
 # Tables analysts read, exported when the warehouse has them (older files may lack newer tables).
@@ -194,12 +195,8 @@ def _copy_table(
 ) -> int:
     where, params = ("WHERE usage_date BETWEEN ? AND ?", list(day_range)) if day_range else ("", [])
     options = "FORMAT parquet, PARTITION_BY (usage_date)" if partitioned else "FORMAT parquet"
-    return affected_rows(
-        con.execute(
-            f"COPY (SELECT * FROM {table} {where} ORDER BY ALL) TO ? ({options})",
-            [*params, str(target)],
-        )
-    )
+    rows = f"SELECT * FROM {table} {where} ORDER BY ALL"
+    return affected_rows(con.execute(f"COPY ({rows}) TO {quoted(str(target))} ({options})", params))
 
 
 def _partitions(folder: Path) -> Iterator[tuple[Path, date]]:

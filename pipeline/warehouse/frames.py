@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from pipeline.warehouse.errors import WarehouseError
-from pipeline.warehouse.schema import primary_key, table_columns
+from pipeline.warehouse.schema import table_columns, table_rules
 
 _EXACT_DTYPES: dict[str, pl.DataType] = {
     "VARCHAR": pl.String(),
@@ -20,7 +20,8 @@ _DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
 
 
 def check_fits_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    """Same column names as the table, types that convert without loss, no duplicate keys."""
+    """Same column names as the table, types that convert without loss, no duplicate keys and no
+    negative amounts where the table file declares so (DuckLake enforces neither)."""
     columns = table_columns(con, table)
     missing = [name for name in columns if name not in frame.columns]
     extra = [name for name in frame.columns if name not in columns]
@@ -36,14 +37,24 @@ def check_fits_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataF
                 f"{table}.{name} is {dtype} in the frame but {sql_type} in the table; "
                 "nothing was loaded"
             )
-    key = primary_key(con, table)
-    if key and frame.height:
+    rules = table_rules().get(table)
+    if rules is None or not frame.height:
+        return
+    key = list(rules.unique_key)
+    if key:
         duplicates = frame.group_by(key).len().filter(pl.col("len") > 1)
         if duplicates.height:
             first = duplicates.row(0, named=True)
             raise WarehouseError(
                 f"{table} frame has {duplicates.height} duplicate keys {key}, e.g. "
                 f"{ {name: first[name] for name in key} }; nothing was loaded"
+            )
+    for name in rules.never_negative:
+        negative = frame.filter(pl.col(name) < 0)
+        if negative.height:
+            raise WarehouseError(
+                f"{table}.{name} is negative in {negative.height} rows, e.g. "
+                f"{negative.row(0, named=True)[name]}; nothing was loaded"
             )
 
 

@@ -47,15 +47,14 @@ def replace_current_state(
     try:
         # Before the delete: the entities the previous listing had and this one has not. A second
         # listing at the same instant as the latest history row replaces that row.
-        gone = affected_rows(
-            con.execute(
-                f"""
-                INSERT OR REPLACE INTO {history} BY NAME
-                SELECT * REPLACE (?::TIMESTAMPTZ AS observed_at), true AS removed FROM {table}
-                WHERE {key} NOT IN (SELECT {key} FROM incoming_state)
-                """,
-                [observed_at],
-            )
+        gone = _replace_history_rows(
+            con,
+            table,
+            f"""
+            SELECT * REPLACE (?::TIMESTAMPTZ AS observed_at), true AS removed FROM {table}
+            WHERE {key} NOT IN (SELECT {key} FROM incoming_state)
+            """,
+            [observed_at],
         )
         removed = affected_rows(con.execute(f"DELETE FROM {table}"))
         inserted = affected_rows(
@@ -64,25 +63,43 @@ def replace_current_state(
         # The history has the table's columns in the same order, then `removed` (sql/tables), so
         # EXCEPT compares like with like; EXCEPT treats NULLs as equal, which is what "unchanged"
         # means here, and an entity whose latest row says removed has changed by coming back.
-        changed = affected_rows(
-            con.execute(
-                f"""
-                INSERT OR REPLACE INTO {history} BY NAME
-                SELECT *, false AS removed FROM {table}
-                WHERE {key} IN (
-                    SELECT {key} FROM (
-                        SELECT * EXCLUDE (observed_at), false AS removed FROM {table}
-                        EXCEPT
-                        SELECT * EXCLUDE (observed_at) FROM {history}
-                        QUALIFY row_number() OVER (
-                            PARTITION BY {key} ORDER BY observed_at DESC) = 1
-                    )
+        changed = _replace_history_rows(
+            con,
+            table,
+            f"""
+            SELECT *, false AS removed FROM {table}
+            WHERE {key} IN (
+                SELECT {key} FROM (
+                    SELECT * EXCLUDE (observed_at), false AS removed FROM {table}
+                    EXCEPT
+                    SELECT * EXCLUDE (observed_at) FROM {history}
+                    QUALIFY row_number() OVER (
+                        PARTITION BY {key} ORDER BY observed_at DESC) = 1
                 )
-                """
             )
+            """,
         )
     finally:
         con.unregister("incoming_state")
     return StateChange(
         removed=removed, inserted=inserted, history_appended=gone + changed, gone=gone
     )
+
+
+def _replace_history_rows(
+    con: duckdb.DuckDBPyConnection, table: str, rows_sql: str, params: list | None = None
+) -> int:
+    """Insert the history rows `rows_sql` selects, replacing rows of the same entity and
+    observed_at (DuckLake has no keys, so no INSERT OR REPLACE: delete them first)."""
+    key, history = ENTITY_KEYS[table], f"{table}_history"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE history_rows AS {rows_sql}", params or [])
+    try:
+        con.execute(
+            f"DELETE FROM {history} AS h USING temp.history_rows AS n "
+            f"WHERE h.{key} = n.{key} AND h.observed_at = n.observed_at"
+        )
+        return affected_rows(
+            con.execute(f"INSERT INTO {history} BY NAME SELECT * FROM temp.history_rows")
+        )
+    finally:
+        con.execute("DROP TABLE temp.history_rows")

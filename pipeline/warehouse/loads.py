@@ -1,6 +1,5 @@
-"""The load functions: each call is one copy-on-write transaction on the warehouse."""
+"""The load functions: each call is one transaction (one snapshot) of the warehouse."""
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -10,8 +9,8 @@ import polars as pl
 from pipeline.warehouse.errors import WarehouseError
 from pipeline.warehouse.frames import check_fits_table
 from pipeline.warehouse.history import replace_current_state
-from pipeline.warehouse.journal import RunJournal
 from pipeline.warehouse.store import Warehouse
+from pipeline.warehouse.usage_loads import DAY_FACTS, replace_usage
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,9 @@ def load_usage(
 ) -> LoadResult:
     """Replace exactly the fetched clients' days of [start, end]; append snapshots and fetches.
 
-    One batch through a journal of its own, published at once: the same path as a run's
-    batches. A client left out of `client_ids` (say its fetch failed) keeps its previous rows.
-    Rows outside the range or of other clients are refused before anything changes.
+    One transaction, the same replacement a run's batches commit. A client left out of
+    `client_ids` (say its fetch failed) keeps its previous rows. Rows outside the range or of
+    other clients are refused before anything changes.
     """
     if start > end:
         raise WarehouseError(f"usage range starts {start} after it ends {end}; nothing was loaded")
@@ -56,16 +55,9 @@ def load_usage(
     }
     if raw_fetches is not None:
         tables["raw_balance_fetches"] = raw_fetches
-    # A journal of its own: loads are not resumable, and two may run at once.
-    with RunJournal.open(wh, f"load-{uuid.uuid4().hex}", start, end, resume=False) as journal:
-        journal.save_batch(client_ids, tables)
-        counts = journal.publish(wh)
-        journal.remove()
-    touched = set(tables)
-    return LoadResult(
-        deleted={t: n for t, n in counts["deleted"].items() if t in touched},
-        inserted={t: n for t, n in counts["inserted"].items() if t in touched},
-    )
+    with wh.write(f"usage {start}..{end}") as con:
+        counts = replace_usage(con, tables, DAY_FACTS, None, (start, end, client_ids))
+    return LoadResult(deleted=counts["deleted"], inserted=counts["inserted"])
 
 
 def load_clients(wh: Warehouse, frame: pl.DataFrame, observed_at: datetime) -> LoadResult:
@@ -97,7 +89,7 @@ def _load_state(
     stamped = frame.with_columns(
         pl.lit(observed_at, dtype=pl.Datetime("us", "UTC")).alias("observed_at")
     )
-    with wh.write() as con:
+    with wh.write(f"{table} listing") as con:
         check_fits_table(con, table, stamped)
         change = replace_current_state(con, table, stamped, observed_at)
     return LoadResult(

@@ -14,14 +14,16 @@ def load_partner_balance(wh: Warehouse, frame: pl.DataFrame) -> LoadResult:
 
     An observation never changes once logged, so loading the same one again adds nothing.
     """
-    with wh.write() as con:
+    with wh.write("partner balance") as con:
         check_fits_table(con, TABLE, frame)
         con.register("incoming_balance", frame)
         try:
+            # DuckLake has no keys to skip duplicates on: rows already logged are left out here.
             inserted = affected_rows(
                 con.execute(
-                    f"INSERT INTO {TABLE} BY NAME SELECT * FROM incoming_balance "
-                    "ON CONFLICT DO NOTHING"
+                    f"INSERT INTO {TABLE} BY NAME SELECT * FROM incoming_balance AS i "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {TABLE} AS t "
+                    "WHERE t.observed_at = i.observed_at AND t.currency = i.currency)"
                 )
             )
         finally:

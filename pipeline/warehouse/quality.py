@@ -2,8 +2,9 @@
 
 They take a connection (usually `wh.read()`), bind every value as a parameter and read tables only,
 except `usage_family_mismatches` and `month_mismatches`, which read views (see sql/views/).
-Keys and non-negative counts and money are not checked here: they are constraints in the DDL
-(sql/tables), which DuckDB enforces on every insert.
+Keys and non-negative counts and money, which DuckLake cannot enforce as constraints, are checked
+before every insert (frames.py) and, after, by `duplicate_keys` and `negative_amounts`, from what
+each table file declares (schema.table_rules).
 """
 
 from collections.abc import Sequence
@@ -11,6 +12,52 @@ from datetime import date
 
 import duckdb
 import polars as pl
+
+from pipeline.warehouse.schema import table_columns, table_rules
+
+# The usage facts a run writes: the tables the blocking key and amount checks read.
+USAGE_TABLES = (
+    "usage_daily",
+    "usage_by_category",
+    "usage_coverage",
+    "usage_monthly_api",
+    "usage_daily_by_channel",
+    "usage_by_channel_category",
+    "balance_snapshots",
+)
+
+
+def duplicate_keys(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> pl.DataFrame:
+    """(table, key, rows) of every declared unique key held by more than one row."""
+    parts = []
+    for table in tables:
+        key = table_rules()[table].unique_key
+        if not key or not table_columns(con, table):
+            continue
+        shown = " || ' ' || ".join(f"coalesce(CAST({column} AS VARCHAR), 'NULL')" for column in key)
+        parts.append(
+            f"SELECT '{table}' AS table_name, {shown} AS key, count(*) AS rows FROM {table} "
+            f"GROUP BY ALL HAVING count(*) > 1"
+        )
+    return _union(con, parts, {"table_name": pl.String, "key": pl.String, "rows": pl.Int64})
+
+
+def negative_amounts(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> pl.DataFrame:
+    """(table, column, rows) of every declared never-negative column with negative values."""
+    parts = [
+        f"SELECT '{table}' AS table_name, '{column}' AS column_name, count(*) AS rows "
+        f"FROM {table} WHERE {column} < 0 HAVING count(*) > 0"
+        for table in tables
+        if table_columns(con, table)
+        for column in table_rules()[table].never_negative
+    ]
+    return _union(con, parts, {"table_name": pl.String, "column_name": pl.String, "rows": pl.Int64})
+
+
+def _union(con: duckdb.DuckDBPyConnection, parts: list[str], schema: dict) -> pl.DataFrame:
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    return con.sql(" UNION ALL ".join(parts) + " ORDER BY ALL").pl().cast(schema)
 
 
 def coverage_gaps(

@@ -1,6 +1,13 @@
-"""The warehouse schema: tables from sql/tables/, views from sql/views/, and the live tables."""
+"""The warehouse schema: tables from sql/tables/, views from sql/views/, and the live tables.
 
+DuckLake tables take no PRIMARY KEY, UNIQUE or CHECK constraint, so each table file declares its
+rules in header comments instead (`-- unique key: a, b`, `-- never negative: x, y`): loads check
+them before they insert, and blocking asset checks check the tables after (`TableRules`).
+"""
+
+import functools
 import re
+from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from importlib import resources
 from pathlib import Path
@@ -31,14 +38,24 @@ def sql_files(sql_dir: Path, kind: str) -> list[Path]:
 _COMMENT = re.compile(r"--[^\n]*")
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection, sql_dir: Path = DEFAULT_SQL_DIR) -> list[str]:
-    """Create every missing table, then create or replace every view (both idempotent), so that
-    every write leaves the views there and current; return the view names in creation order."""
+def ensure_schema(
+    con: duckdb.DuckDBPyConnection, sql_dir: Path = DEFAULT_SQL_DIR, *, replace_views: bool = False
+) -> list[str]:
+    """Create every missing table and view (or, with `replace_views`, replace every view);
+    return the view names in creation order. Only what is created changes the lake: a write
+    that finds the schema complete adds nothing to its snapshot."""
     ensure_tables(con, sql_dir)
     views = view_sql(sql_dir)
     order = view_order(views)
+    present = {
+        name
+        for (name,) in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE database_name = current_database()"
+        ).fetchall()
+    }
     for name in order:
-        con.execute(views[name])
+        if replace_views or name not in present:
+            con.execute(views[name])
     return order
 
 
@@ -74,12 +91,25 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     return dict(rows)
 
 
-def primary_key(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """The primary key columns of a table, or [] when it has none."""
-    rows = con.execute(
-        "SELECT constraint_column_names FROM duckdb_constraints() "
-        "WHERE database_name = current_database() AND table_name = ? "
-        "AND constraint_type = 'PRIMARY KEY'",
-        [table],
-    ).fetchall()
-    return list(rows[0][0]) if rows else []
+@dataclass(frozen=True)
+class TableRules:
+    """What a table file declares that DuckLake cannot enforce."""
+
+    unique_key: tuple[str, ...] = ()
+    never_negative: tuple[str, ...] = ()
+
+
+_RULE = re.compile(r"^-- (unique key|never negative): (.+)$", re.MULTILINE)
+
+
+@functools.cache
+def table_rules(sql_dir: Path = DEFAULT_SQL_DIR) -> dict[str, TableRules]:
+    """Table name -> its declared rules, for every table file of `sql_dir`."""
+    rules = {}
+    for file in sql_files(sql_dir, "tables"):
+        found = {
+            kind: tuple(c.strip() for c in columns.split(","))
+            for kind, columns in _RULE.findall(file.read_text())
+        }
+        rules[file.stem] = TableRules(found.get("unique key", ()), found.get("never negative", ()))
+    return rules

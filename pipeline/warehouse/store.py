@@ -1,189 +1,324 @@
-"""The warehouse file: copy-on-write writes with an atomic swap, read-only reads.
+"""The warehouse: a DuckLake (a catalog plus parquet data files), written and read through DuckDB.
 
-DuckDB lets one process open a file read-write, and any process holding it open (an analyst's CLI
-with -readonly included) stops a writer from opening it. So a write never opens the published
-file: it copies it to a staging file beside it, writes there in one transaction, checkpoints, and
-swaps the staging file in with os.replace. Readers that had the old file open keep their
-snapshot; new connections see the new data; a failed write deletes the staging file and leaves the
-published file byte for byte as it was. An inter-process file lock serialises writers so no
-update is lost.
+The catalog is a SQLite file (the default, one machine) or a Postgres database (a team); the data
+files live in a folder or under an s3:// prefix. Every connection attaches the lake the same way
+(`attach_statements`), whatever the two are. DuckLake gives each write transaction a snapshot: a
+write costs what it changes, readers keep the snapshot they started with while writers commit, and
+nothing is ever copied whole. So `write()` is one transaction on the lake, and `read()` one
+read-only transaction, which sees one snapshot throughout.
 """
 
+from __future__ import annotations
+
 import contextlib
+import copy
+import json
 import os
-import re
-import shutil
-import uuid
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 from filelock import FileLock, Timeout
 
 from pipeline.warehouse.errors import WarehouseBusyError, WarehouseError
+from pipeline.warehouse.extensions import UNVERIFIED_LOAD, load_extensions
 from pipeline.warehouse.schema import DEFAULT_SQL_DIR, ensure_schema
+from pipeline.warehouse.sql_text import quoted
 
-# Connections attach the file under this name inside a private in-memory database. Opening it with
-# duckdb.connect(path) instead would reuse DuckDB's per-process instance cache keyed by path, and a
-# reader still open in this process would make a new reader see the file from before the swap.
+# Connections attach the lake under this name inside a private in-memory database, and select it.
 CATALOG = "warehouse"
-STAGING_INFIX = ".staging-"
+POSTGRES_PREFIX = "postgres:"
+S3_PREFIX = "s3://"
+COMMIT_AUTHOR = "pipeline"
+
+
+@dataclass(frozen=True)
+class ObjectStorage:
+    """How to reach s3:// paths: the AWS variables and an S3-compatible endpoint."""
+
+    region: str | None = None
+    endpoint: str | None = None
+    """`host:port` of an S3-compatible store, or None for AWS itself."""
+    use_ssl: bool = True
+    key_id: str | None = field(default=None, repr=False)
+    secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A past state of the lake to read: a snapshot id, or the state at an instant."""
+
+    version: int | None = None
+    timestamp: str | None = None
 
 
 class Warehouse:
-    """A DuckDB warehouse file; `write()` and `read()` hand out connections to it."""
+    """A DuckLake warehouse; `write()` and `read()` hand out connections with it selected."""
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        catalog: str | os.PathLike[str],
         *,
+        data_path: str | None = None,
+        storage: ObjectStorage | None = None,
+        pg_password: str | None = None,
         sql_dir: str | os.PathLike[str] = DEFAULT_SQL_DIR,
-        lock_timeout_seconds: float = 900.0,
+        run_id: str | None = None,
     ) -> None:
-        self.path = Path(path).absolute()
+        text = os.fspath(catalog)
+        self.is_postgres = text.startswith(POSTGRES_PREFIX)
+        self.catalog = text if self.is_postgres else str(Path(text).absolute())
+        if data_path is None:
+            if self.is_postgres:
+                raise WarehouseError(
+                    "a Postgres catalog needs PIPELINE_DATA_PATH (a folder or s3://bucket/prefix/)"
+                )
+            data_path = str(default_data_path(Path(self.catalog)))
+        self.data_path = _with_slash(
+            data_path if is_s3(data_path) else str(Path(data_path).absolute())
+        )
+        self.storage = storage or ObjectStorage()
+        self._pg_password = pg_password
         self.sql_dir = Path(sql_dir)
-        self.lock_timeout_seconds = lock_timeout_seconds
+        self.run_id = run_id
+        self.writer_timeout_seconds = 900.0
 
     @property
-    def lock_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".lock")
+    def path(self) -> Path:
+        """The SQLite catalog file (for messages and checks); a Postgres catalog has none."""
+        if self.is_postgres:
+            raise WarehouseError("the warehouse catalog is on Postgres: it has no file path")
+        return Path(self.catalog)
 
     def __repr__(self) -> str:
-        return f"Warehouse({str(self.path)!r})"
+        return f"Warehouse({self.where()!r})"
+
+    def where(self) -> str:
+        """The catalog and data path for messages: a conninfo's password left out."""
+        catalog = _without_password(self.catalog) if self.is_postgres else self.catalog
+        return f"{catalog} (data {self.data_path})"
+
+    def label(self) -> str:
+        """A short name for headers: the catalog file's name, or the Postgres conninfo."""
+        return _without_password(self.catalog) if self.is_postgres else self.path.name
+
+    def for_run(self, run_id: str) -> Warehouse:
+        """The same warehouse, its commits tagged with `run_id` (the Dagster run's id)."""
+        tagged = copy.copy(self)
+        tagged.run_id = run_id
+        return tagged
 
     def exists(self) -> bool:
-        return self.path.is_file()
+        if not self.is_postgres:
+            return self.path.is_file()
+        try:
+            self.connect(read_only=True).close()
+        except WarehouseError:
+            return False
+        return True
+
+    def latest_snapshot(self) -> int | None:
+        """The id of the lake's latest snapshot (every commit makes one); None before any."""
+        if not self.exists():
+            return None
+        with self.read() as con:
+            return int(con.execute(f"SELECT id FROM {CATALOG}.current_snapshot()").fetchall()[0][0])
+
+    def run_snapshot(self, run_id: str) -> int | None:
+        """The latest snapshot the Dagster run `run_id` committed, if any."""
+        with self.read() as con:
+            row = con.execute(
+                f"SELECT max(snapshot_id) FROM {CATALOG}.snapshots() "
+                "WHERE json_extract_string(commit_extra_info, '$.run_id') = ?",
+                [run_id],
+            ).fetchall()
+        return None if row[0][0] is None else int(row[0][0])
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection to a staging copy, in one transaction, schema ensured.
-
-        Leaving the block normally commits and publishes the copy; an exception discards it.
-        """
+    def write(self, message: str = "write") -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection in one transaction, schema ensured. Leaving the block normally
+        commits it as one snapshot (tagged with the run id, if any); an exception rolls it back."""
         self.check_writable()
-        lock = FileLock(self.lock_path, timeout=self.lock_timeout_seconds)
+        with self._one_writer():
+            con = self.connect(read_only=False)
+            try:
+                con.execute("BEGIN TRANSACTION")
+                ensure_schema(con, self.sql_dir)
+                yield con
+                extra = json.dumps({"run_id": self.run_id}) if self.run_id else None
+                con.execute(
+                    f"CALL {CATALOG}.set_commit_message(?, ?, extra_info => ?)",
+                    [COMMIT_AUTHOR, message, extra],
+                )
+                try:
+                    con.execute("COMMIT")
+                except duckdb.Error as error:
+                    raise WarehouseError(
+                        f"cannot commit to the warehouse: {_error_text(error)}"
+                    ) from None
+            finally:
+                con.close()
+
+    @contextlib.contextmanager
+    def _one_writer(self) -> Iterator[None]:
+        """One write transaction at a time on a SQLite catalog. SQLite has one writer, and a
+        writer whose transaction began before another one committed cannot commit at all
+        (`database is locked`, no waiting): so writers take turns, each for one transaction
+        (one batch), while readers never wait. A Postgres catalog orders writers itself."""
+        if self.is_postgres:
+            yield
+            return
+        lock = FileLock(f"{self.catalog}.writer.lock", timeout=self.writer_timeout_seconds)
         try:
             lock.acquire()
         except Timeout:
             raise WarehouseBusyError(
-                f"another pipeline run has been writing {self.path} for over "
-                f"{self.lock_timeout_seconds:.0f}s; try again when it has finished"
+                f"another process has been writing to {self.catalog} for over "
+                f"{self.writer_timeout_seconds:.0f}s; try again when it has finished"
             ) from None
         try:
-            self._remove_abandoned_staging_files()
-            staging = self.path.with_name(f"{self.path.name}{STAGING_INFIX}{uuid.uuid4().hex}")
-            try:
-                yield from self._write_staging(staging)
-                fsync_path(staging)
-                self._refuse_read_write_holder()
-                os.replace(staging, self.path)
-                fsync_path(self.path.parent)
-            finally:
-                for leftover in (staging, _wal(staging)):
-                    leftover.unlink(missing_ok=True)
+            yield
         finally:
             lock.release()
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection to the published file; never blocks, never blocks a writer."""
+    def read(self, snapshot: Snapshot | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection in one transaction: every query in the block sees the same
+        snapshot (the latest, or `snapshot`), whatever writers commit meanwhile."""
         if not self.exists():
-            raise WarehouseError(f"no warehouse at {self.path} yet; load some data first")
-        con = connect_file(self.path, read_only=True)
-        try:
-            yield con
-        finally:
-            con.close()
-
-    def _write_staging(self, staging: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-        if self.exists():
-            self._refuse_read_write_holder()
-            if _wal(self.path).exists():
-                # Copying only the main file would silently drop what that WAL holds.
-                raise WarehouseError(
-                    f"{_wal(self.path)} exists (someone wrote to the warehouse directly); open and "
-                    f"close {self.path} once with duckdb to fold it in, then run again"
-                )
-            shutil.copyfile(self.path, staging)
-        con = connect_file(staging, read_only=False)
+            raise WarehouseError(f"no warehouse at {self.where()} yet; load some data first")
+        con = self.connect(read_only=True, snapshot=snapshot)
         try:
             con.execute("BEGIN TRANSACTION")
-            ensure_schema(con, self.sql_dir)
             yield con
-            con.execute("COMMIT")
-            con.execute(f"CHECKPOINT {CATALOG}")
         finally:
             con.close()
 
+    def connect(
+        self, *, read_only: bool, snapshot: Snapshot | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        """A connection with the extensions loaded and the lake attached and selected."""
+        if not read_only and not self.is_postgres:
+            prepare_sqlite_catalog(self.path)
+        config: dict[str, str | bool | int | float | list[str]] = {**UNVERIFIED_LOAD}
+        if read_only:
+            config["temp_directory"] = ""  # no spill folder, which would be a place to write
+        con = duckdb.connect(":memory:", config=config)
+        try:
+            load_extensions(con, self.extensions())
+            # Timestamps come back in UTC whatever the machine's zone, so outputs are reproducible.
+            con.execute("SET TimeZone = 'UTC'")
+            # No progress bar: long loads would draw it into the CLI's output and the Dagster logs.
+            con.execute("SET enable_progress_bar = false")
+            for statement in self.attach_statements(read_only=read_only, snapshot=snapshot):
+                con.execute(statement)
+        except duckdb.Error as error:
+            con.close()
+            raise WarehouseError(
+                f"cannot open the warehouse {self.where()}: {_first_line(error)}"
+            ) from None
+        return con
+
+    def extensions(self) -> list[str]:
+        """The DuckDB extensions this lake needs (each LOAD costs time on every connection)."""
+        catalog = "postgres_scanner" if self.is_postgres else "sqlite_scanner"
+        return ["ducklake", catalog, *(["httpfs"] if is_s3(self.data_path) else [])]
+
+    def attach_statements(
+        self, *, read_only: bool, snapshot: Snapshot | None = None, placeholders: bool = False
+    ) -> list[str]:
+        """The SQL that attaches this lake as `warehouse` and selects it: secrets first, then the
+        ATTACH. With `placeholders`, credentials are written as `${VARIABLE}` (connect-sql)."""
+
+        def secret(value: str | None, variable: str) -> str | None:
+            # A placeholder only where there is a value: an unset credential stays unset.
+            return f"${{{variable}}}" if placeholders and value else value
+
+        statements = []
+        if is_s3(self.data_path):
+            statements.append(s3_secret(self.storage, secret))
+        password = secret(self._pg_password, "PGPASSWORD")
+        if self.is_postgres and password:
+            statements.append(
+                f"CREATE OR REPLACE SECRET (TYPE postgres, PASSWORD {quoted(password)})"
+            )
+        # The catalog records its data path when it is created, and a writer naming another one
+        # is refused (a misconfiguration caught before anything is written); readers take the
+        # recorded one, so an analyst needs only the catalog.
+        options = ["READ_ONLY"] if read_only else [f"DATA_PATH {quoted(self.data_path)}"]
+        if snapshot and snapshot.version is not None:
+            options.append(f"SNAPSHOT_VERSION {int(snapshot.version)}")
+        elif snapshot and snapshot.timestamp is not None:
+            options.append(f"SNAPSHOT_TIME {quoted(snapshot.timestamp)}")
+        lake = quoted(f"ducklake:{self._catalog_uri()}")
+        statements.append(f"ATTACH {lake} AS {CATALOG} ({', '.join(options)})")
+        statements.append(f"USE {CATALOG}")
+        return statements
+
+    def _catalog_uri(self) -> str:
+        return self.catalog if self.is_postgres else f"sqlite:{self.catalog}"
+
     def check_writable(self) -> None:
-        """Fail with one line before touching anything when the path cannot hold the warehouse."""
-        parent = self.path.parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise WarehouseError(
-                f"cannot create the warehouse folder {parent} ({error.strerror}); "
-                "choose a warehouse path in a writable folder"
-            ) from None
-        if self.path.is_dir():
-            raise WarehouseError(
-                f"warehouse path {self.path} is a folder; point it at a file such as "
-                "data/warehouse.duckdb"
-            )
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise WarehouseError(
-                f"cannot write in {parent}; choose a warehouse path in a writable folder"
-            )
-        try:
-            # Creating it here, once, keeps a filesystem that refuses files (/proc, say) from
-            # looking like a lock held by another run for the whole lock timeout.
-            self.lock_path.touch(exist_ok=True)
-        except OSError as error:
-            raise WarehouseError(
-                f"cannot create the lock file {self.lock_path} ({error.strerror}); "
-                "choose a warehouse path in a writable folder"
-            ) from None
-
-    def _refuse_read_write_holder(self) -> None:
-        """Stop when another process holds the published file read-write: swapping a new file
-        in under it would silently drop whatever it writes afterwards. DuckDB's own lock tells:
-        a read-only open fails only while someone holds the file read-write."""
-        if not self.exists():
-            return
-        try:
-            connect_file(self.path, read_only=True).close()
-        except WarehouseError as error:
-            if "lock" not in str(error).lower():
-                raise
-            holder = re.search(r"\(PID (\d+)\)", str(error))
-            who = f"process {holder[1]}" if holder else "another process"
-            raise WarehouseBusyError(
-                f"{self.path} is open read-write in {who}; close it there (analysts: open it "
-                "read-only) and run again; the published warehouse was left as it was"
-            ) from None
-
-    def _remove_abandoned_staging_files(self) -> None:
-        # Only a writer holding the lock calls this, so every staging file left is from a dead run.
-        for leftover in self.path.parent.glob(f"{self.path.name}{STAGING_INFIX}*"):
-            leftover.unlink(missing_ok=True)
+        """Fail with one line before touching anything when the lake cannot be written where
+        it is configured to be (a file catalog's folder, a local data folder)."""
+        if not self.is_postgres:
+            if self.path.is_dir():
+                raise WarehouseError(
+                    f"warehouse path {self.path} is a folder; point it at a file such as "
+                    "data/warehouse.sqlite"
+                )
+            _writable_folder(self.path.parent, "warehouse catalog")
+        if not is_s3(self.data_path):
+            _writable_folder(Path(self.data_path), "warehouse data")
 
 
-def connect_file(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection to the DuckDB file `path`, attached as the default catalog."""
-    con = duckdb.connect(":memory:")
+def default_data_path(catalog: Path) -> Path:
+    """Where a file catalog's data files go unless set: `<name>.files/` beside it."""
+    return catalog.with_name(f"{catalog.stem}.files")
+
+
+def is_s3(path: str) -> bool:
+    return path.startswith(S3_PREFIX)
+
+
+Reveal = Callable[[str | None, str], str | None]
+"""(a credential, its variable) -> the text to put in the SQL: the value, or a placeholder."""
+
+
+def s3_secret(storage: ObjectStorage, reveal: Reveal) -> str:
+    """CREATE SECRET for the lake's s3:// paths."""
+    options = ["TYPE s3"]
+    key_id = reveal(storage.key_id, "AWS_ACCESS_KEY_ID")
+    key = reveal(storage.secret, "AWS_SECRET_ACCESS_KEY")
+    if key_id and key:
+        options += [f"KEY_ID {quoted(key_id)}", f"SECRET {quoted(key)}"]
+    if storage.region:
+        options.append(f"REGION {quoted(storage.region)}")
+    if storage.endpoint:
+        # S3-compatible stores (MinIO, moto, Ceph) address buckets by path, not by host name.
+        options += [f"ENDPOINT {quoted(storage.endpoint)}", "URL_STYLE 'path'"]
+    options.append(f"USE_SSL {'true' if storage.use_ssl else 'false'}")
+    return f"CREATE OR REPLACE SECRET warehouse_s3 ({', '.join(options)})"
+
+
+def prepare_sqlite_catalog(path: Path) -> None:
+    """Create the SQLite catalog in WAL mode (kept in the file) before DuckLake first uses it: in
+    SQLite's default mode a reader holding a transaction makes every writer's commit fail with
+    `database is locked`; in WAL mode readers and the writer never block each other.
+
+    Only a catalog not there yet is touched: Python's sqlite3 is another copy of SQLite than
+    DuckDB's, and any close of the file in this process, by another copy, drops the POSIX locks
+    DuckDB's connections hold on it (SQLite's "multiple copies" trap: disk I/O errors, or worse).
+    """
+    if path.exists():
+        return
     try:
-        # Timestamps come back in UTC whatever the machine's zone, so outputs are reproducible.
-        con.execute("SET TimeZone = 'UTC'")
-        # No progress bar: long loads would draw it into the CLI's output and the Dagster logs.
-        con.execute("SET enable_progress_bar = false")
-        mode = " (READ_ONLY)" if read_only else ""
-        con.execute(f"ATTACH ? AS {CATALOG}{mode}", [str(path)])
-        con.execute(f"USE {CATALOG}")
-    except duckdb.Error as error:
-        con.close()
-        first_line = str(error).splitlines()[0]
-        raise WarehouseError(f"cannot open the warehouse {path}: {first_line}") from None
-    return con
+        with contextlib.closing(sqlite3.connect(path)) as catalog:
+            catalog.execute("PRAGMA journal_mode=WAL").fetchall()
+    except sqlite3.Error as error:
+        raise WarehouseError(f"cannot create the warehouse catalog {path}: {error}") from None
 
 
 def affected_rows(result: duckdb.DuckDBPyConnection) -> int:
@@ -193,13 +328,41 @@ def affected_rows(result: duckdb.DuckDBPyConnection) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def _wal(path: Path) -> Path:
-    return path.with_name(path.name + ".wal")
-
-
 def fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _writable_folder(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise WarehouseError(
+            f"cannot create the {what} folder {folder} ({error.strerror}); "
+            "choose a path in a writable folder"
+        ) from None
+    if not folder.is_dir():
+        raise WarehouseError(f"the {what} folder {folder} is a file; choose a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise WarehouseError(f"cannot write in {folder}; choose a path in a writable folder")
+
+
+def _with_slash(path: str) -> str:
+    return path if path.endswith("/") else path + "/"
+
+
+def _without_password(conninfo: str) -> str:
+    words = conninfo.split()
+    return " ".join("password=***" if w.lower().startswith("password=") else w for w in words)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error) or type(error).__name__).splitlines()[0]
+
+
+def _error_text(error: BaseException) -> str:
+    """DuckDB's message on one line (DuckLake puts the cause on the lines after the first)."""
+    return " ".join((str(error) or type(error).__name__).split())

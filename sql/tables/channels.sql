@@ -1,5 +1,6 @@
 -- channels: current state, one row per channel of the latest successful full listing.
 -- A channel missing from that listing is no longer here (channels_history keeps its past).
+-- unique key: channel_id
 CREATE TABLE IF NOT EXISTS channels (
     channel_id               VARCHAR                  NOT NULL,
     client_id                VARCHAR,
@@ -19,6 +20,5 @@ CREATE TABLE IF NOT EXISTS channels (
     billing_started_at       TIMESTAMP WITH TIME ZONE,
     cancelled_at             TIMESTAMP WITH TIME ZONE,
     terminated_at            TIMESTAMP WITH TIME ZONE,
-    observed_at              TIMESTAMP WITH TIME ZONE NOT NULL,
-    PRIMARY KEY (channel_id)
+    observed_at              TIMESTAMP WITH TIME ZONE NOT NULL
 );

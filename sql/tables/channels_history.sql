@@ -1,6 +1,7 @@
 -- channels_history: one row per observed change of any channel column except observed_at
 -- (first sighting included), and one when a trusted listing no longer has the channel
 -- (removed = true, with its last known columns). Same columns, same order as channels, then removed.
+-- unique key: channel_id, observed_at
 CREATE TABLE IF NOT EXISTS channels_history (
     channel_id               VARCHAR                  NOT NULL,
     client_id                VARCHAR,
@@ -21,9 +22,5 @@ CREATE TABLE IF NOT EXISTS channels_history (
     cancelled_at             TIMESTAMP WITH TIME ZONE,
     terminated_at            TIMESTAMP WITH TIME ZONE,
     observed_at              TIMESTAMP WITH TIME ZONE NOT NULL,
-    removed                  BOOLEAN                  DEFAULT false,
-    PRIMARY KEY (channel_id, observed_at)
+    removed                  BOOLEAN                  DEFAULT false
 );
--- Warehouses created before `removed` existed get it here (CREATE TABLE IF NOT EXISTS leaves an
--- existing table as it is); their earlier rows read as not removed.
-ALTER TABLE channels_history ADD COLUMN IF NOT EXISTS removed BOOLEAN DEFAULT false;

@@ -1,5 +1,6 @@
 -- clients: current state, one row per client of the latest successful full listing.
 -- A client missing from that listing is no longer here (clients_history keeps its past).
+-- unique key: client_id
 CREATE TABLE IF NOT EXISTS clients (
     client_id         VARCHAR                  NOT NULL,
     name              VARCHAR,
@@ -14,6 +15,5 @@ CREATE TABLE IF NOT EXISTS clients (
     country           VARCHAR,
     language          VARCHAR,
     email             VARCHAR,
-    observed_at       TIMESTAMP WITH TIME ZONE NOT NULL,
-    PRIMARY KEY (client_id)
+    observed_at       TIMESTAMP WITH TIME ZONE NOT NULL
 );

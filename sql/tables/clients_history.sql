@@ -1,6 +1,7 @@
 -- clients_history: one row per observed change of any client column except observed_at
 -- (first sighting included), and one when a trusted listing no longer has the client
 -- (removed = true, with its last known columns). Same columns, same order as clients, then removed.
+-- unique key: client_id, observed_at
 CREATE TABLE IF NOT EXISTS clients_history (
     client_id         VARCHAR                  NOT NULL,
     name              VARCHAR,
@@ -16,9 +17,5 @@ CREATE TABLE IF NOT EXISTS clients_history (
     language          VARCHAR,
     email             VARCHAR,
     observed_at       TIMESTAMP WITH TIME ZONE NOT NULL,
-    removed           BOOLEAN                  DEFAULT false,
-    PRIMARY KEY (client_id, observed_at)
+    removed           BOOLEAN                  DEFAULT false
 );
--- Warehouses created before `removed` existed get it here (CREATE TABLE IF NOT EXISTS leaves an
--- existing table as it is); their earlier rows read as not removed.
-ALTER TABLE clients_history ADD COLUMN IF NOT EXISTS removed BOOLEAN DEFAULT false;

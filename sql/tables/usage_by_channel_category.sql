@@ -1,6 +1,7 @@
 -- usage_by_channel_category: one row per client x channel (app_id) x UTC day x category, the
 -- channel-level cut of usage_by_category (same families, same rule: never sum across families).
 -- The 'unattributed' app_id carries what no listed channel explains.
+-- unique key: client_id, app_id, usage_date, category
 CREATE TABLE IF NOT EXISTS usage_by_channel_category (
     client_id       VARCHAR                  NOT NULL,
     app_id          VARCHAR                  NOT NULL,
@@ -11,6 +12,5 @@ CREATE TABLE IF NOT EXISTS usage_by_channel_category (
     quantity        BIGINT                   NOT NULL,
     paid_quantity   BIGINT                   NOT NULL,
     price           DECIMAL(38, 10)          NOT NULL,
-    fetched_at      TIMESTAMP WITH TIME ZONE NOT NULL,
-    PRIMARY KEY (client_id, app_id, usage_date, category)
+    fetched_at      TIMESTAMP WITH TIME ZONE NOT NULL
 );

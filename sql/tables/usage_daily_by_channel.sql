@@ -2,6 +2,7 @@
 -- the balance endpoint's app_id filter when PIPELINE_CHANNEL_USAGE=on. A client-day's rows add up
 -- exactly to its usage_daily row: what no listed channel explains is an explicit row with
 -- app_id 'unattributed' (channel_id NULL), never dropped.
+-- unique key: client_id, app_id, usage_date
 CREATE TABLE IF NOT EXISTS usage_daily_by_channel (
     client_id     VARCHAR                  NOT NULL,
     app_id        VARCHAR                  NOT NULL,
@@ -12,6 +13,5 @@ CREATE TABLE IF NOT EXISTS usage_daily_by_channel (
     paid_quantity BIGINT                   NOT NULL,
     free_quantity BIGINT                   NOT NULL,
     total_price   DECIMAL(38, 10)          NOT NULL,
-    fetched_at    TIMESTAMP WITH TIME ZONE NOT NULL,
-    PRIMARY KEY (client_id, app_id, usage_date)
+    fetched_at    TIMESTAMP WITH TIME ZONE NOT NULL
 );

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
+from pipeline.warehouse import Warehouse
 
 TOTALS = ("quantity", "paid_quantity", "free_quantity", "free_tier", "free_entry_point")
 NOT_CATEGORIES = {"quantity", "paid_quantity", "free_quantity"}
@@ -42,7 +42,7 @@ def expected_usage(sim: object, start: date, end: date) -> tuple[dict, dict]:
 
 
 def warehouse_usage(path: Path, start: date, end: date) -> tuple[dict, dict]:
-    with duckdb.connect(str(path), read_only=True) as con:
+    with Warehouse(path).read() as con:
         daily = {
             (c, d): (q, p, f, t, e, price)
             for c, d, q, p, f, t, e, price in con.execute(
@@ -63,5 +63,5 @@ def warehouse_usage(path: Path, start: date, end: date) -> tuple[dict, dict]:
 
 
 def count_rows(path: Path, sql: str, params: list | None = None) -> int:
-    with duckdb.connect(str(path), read_only=True) as con:
+    with Warehouse(path).read() as con:
         return con.execute(sql, params or []).fetchone()[0]

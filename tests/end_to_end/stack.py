@@ -42,7 +42,7 @@ def stack_env(sim: object, tmp: Path, **extra: str) -> dict[str, str]:
         "D360_BASE_URL": sim.base_url,
         "D360_PARTNER_ID": sim.partner_id,
         "D360_API_KEY": sim.api_key,
-        "PIPELINE_WAREHOUSE": str(tmp / "warehouse.duckdb"),
+        "PIPELINE_WAREHOUSE": str(tmp / "warehouse.sqlite"),
         "PIPELINE_EXPORT_DIR": str(tmp / "export"),
         "PIPELINE_REPORT_DIR": str(tmp / "reports"),
         "PIPELINE_START_DATE": (YESTERDAY - timedelta(days=400)).isoformat(),

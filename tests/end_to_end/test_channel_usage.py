@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 
 from pipeline.simulator import Faults, run_simulator
+from pipeline.warehouse import Warehouse
 
 START = YESTERDAY - timedelta(days=45)
 END = YESTERDAY - timedelta(days=5)  # final figures only, no estimates
@@ -38,7 +38,7 @@ def truth(sim: object) -> dict:
 
 
 def channel_rows(stack: Stack, where: str = "true") -> dict:
-    with duckdb.connect(str(stack.warehouse), read_only=True) as con:
+    with Warehouse(stack.warehouse).read() as con:
         rows = con.execute(
             "select client_id, app_id, usage_date, quantity, paid_quantity, free_quantity, "
             f"total_price from usage_daily_by_channel where {where}"
@@ -68,7 +68,7 @@ def test_channel_rows_equal_the_simulators_per_channel_truth(loaded: Stack) -> N
 
 
 def test_channels_sum_to_the_clients_days(loaded: Stack) -> None:
-    with duckdb.connect(str(loaded.warehouse), read_only=True) as con:
+    with Warehouse(loaded.warehouse).read() as con:
         unequal = con.execute(
             """
             select d.client_id, d.usage_date from usage_daily d
@@ -109,7 +109,7 @@ def test_a_cancelled_channel_keeps_its_usage_before_cancellation(loaded: Stack) 
 
     served = sim.expected_channel_usage(channel.client_id, first, last)[channel.app_id]
     want = {_day(r): Decimal(r["total_price"]) for r in served}
-    with duckdb.connect(str(loaded.warehouse), read_only=True) as con:
+    with Warehouse(loaded.warehouse).read() as con:
         got = dict(
             con.execute(
                 "select usage_date, total_price from usage_daily_by_channel "

@@ -38,6 +38,10 @@ CHANNELS = "channels_add_up_to_client_days"
 UNATTRIBUTED = "channel_usage_is_attributed"
 FRESHNESS = "latest_partition_is_fresh"
 MONTHS = "months_reconcile"
+# Blocking checks of what DuckLake cannot enforce; the loads never write such rows, so they pass
+# here and tests/defs/test_blocking_checks.py drives them red.
+KEYS = "usage_keys_are_unique"
+AMOUNTS = "usage_amounts_are_not_negative"
 
 
 @dataclass
@@ -154,7 +158,7 @@ def story(tmp_path_factory) -> Iterator[Story]:
 def test_each_refresh_turns_exactly_its_checks_red(story: Story) -> None:
     # The first run's usage step fails (a client could not be loaded): its own checks report,
     # and the warehouse-wide checks that follow the step are skipped.
-    assert set(story.first.checks) == {COVERAGE, FAMILIES, CHANNELS, UNATTRIBUTED}
+    assert set(story.first.checks) == {COVERAGE, FAMILIES, CHANNELS, UNATTRIBUTED, KEYS, AMOUNTS}
     assert story.first.failed() == {COVERAGE}
     assert set(story.second.checks) == {*story.first.checks, FRESHNESS, MONTHS}
     assert story.second.failed() == {FAMILIES, CHANNELS, FRESHNESS, MONTHS}
@@ -276,6 +280,8 @@ RED_TESTS = {
     ),
     FRESHNESS: (__name__, test_a_stale_warehouse_fails_the_freshness_check.__name__),
     MONTHS: (__name__, test_a_month_revised_after_it_was_loaded_fails_months_reconcile.__name__),
+    KEYS: ("defs.test_blocking_checks", "test_a_duplicated_client_day_fails_the_unique_keys_check"),
+    AMOUNTS: ("defs.test_blocking_checks", "test_a_negative_price_fails_the_amounts_check"),
 }
 
 

@@ -114,7 +114,7 @@ def test_bad_input_is_one_line_before_dagster_loads_and_writes_nothing(
 def test_unwritable_warehouse_is_one_line(stack: Stack) -> None:
     blocker = stack.tmp / "not-a-dir"
     blocker.write_text("a file where a folder should be")
-    env = {**stack.env, "PIPELINE_WAREHOUSE": str(blocker / "warehouse.duckdb")}
+    env = {**stack.env, "PIPELINE_WAREHOUSE": str(blocker / "warehouse.sqlite")}
     start = (YESTERDAY - timedelta(days=2)).isoformat()
     result = pipeline_cli(
         "run", "--start", start, "--end", start, env=env, cwd=stack.tmp, probe=True

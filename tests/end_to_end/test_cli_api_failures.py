@@ -48,7 +48,7 @@ def test_an_unreachable_api_is_one_line_per_step_with_the_endpoint_and_a_hint(tm
         "D360_PARTNER_ID": "pa",
         "D360_API_KEY": "key",
         "D360_RETRY_SECONDS": "1",
-        "PIPELINE_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
+        "PIPELINE_WAREHOUSE": str(tmp_path / "warehouse.sqlite"),
         "PIPELINE_EXPORT_DIR": str(tmp_path / "export"),
         "PIPELINE_START_DATE": DAY,
     }

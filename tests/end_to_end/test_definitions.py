@@ -57,6 +57,8 @@ def test_refresh_job_holds_every_asset_and_check() -> None:
         "channel_usage_is_attributed",
         "latest_partition_is_fresh",
         "months_reconcile",
+        "usage_keys_are_unique",
+        "usage_amounts_are_not_negative",
     } == checks
 
 
@@ -114,7 +116,7 @@ def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str) ->
 
 def test_defaults_follow_the_contract() -> None:
     settings = pipeline_settings({})
-    assert settings.warehouse == Path("data/warehouse.duckdb")
+    assert settings.warehouse == "data/warehouse.sqlite"
     assert settings.export_dir == Path("data/export")
     assert settings.start_date == date(2023, 1, 1)
     assert settings.refetch_days == 3

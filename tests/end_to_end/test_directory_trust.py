@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 import pytest
 from end_to_end.stack import YESTERDAY, small_options, stack_env
 from scripted_api import Asked, scripted_api
@@ -17,6 +16,7 @@ from pipeline.definitions import build_definitions
 from pipeline.defs.directory import shrink_problem
 from pipeline.refresh import RefreshOutcome, execute_refresh
 from pipeline.simulator import run_simulator
+from pipeline.warehouse import Warehouse
 
 SHRINK_HINT = (
     "nothing was loaded. If that many {name} were really removed (check the 360dialog Partner "
@@ -32,7 +32,7 @@ def refresh(sim: Any, tmp: Path, **env: str) -> RefreshOutcome:
 
 
 def query(tmp: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(tmp / "warehouse.duckdb"), read_only=True) as con:
+    with Warehouse(tmp / "warehouse.sqlite").read() as con:
         return con.execute(sql).fetchall()
 
 

@@ -18,6 +18,7 @@ from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 from end_to_end.test_cli import pipeline_cli
 
 from pipeline.simulator import Faults, run_simulator
+from pipeline.warehouse import Warehouse
 
 START = YESTERDAY - timedelta(days=4)
 RANGE = ["--start", START.isoformat(), "--end", YESTERDAY.isoformat()]
@@ -107,7 +108,7 @@ def test_a_partly_failed_usage_run_still_publishes_what_it_loaded(stack: Stack) 
     assert not outcome.success  # the command exits non-zero...
     assert any(gone in line for line in outcome.problems)
     assert len(outcome.run_ids) == 3  # ...but publish ran
-    with duckdb.connect(str(stack.warehouse), read_only=True) as con:
+    with Warehouse(stack.warehouse).read() as con:
         loaded = [
             c
             for (c,) in con.execute(

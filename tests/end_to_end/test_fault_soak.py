@@ -98,12 +98,12 @@ def test_every_fault_at_once_ends_exactly_at_the_simulators_truth(tmp_path: Path
         requests = sim.requests
 
     assert outcome.success, outcome.problems
-    daily, by_category = warehouse_usage(tmp_path / "warehouse.duckdb", START, END)
+    daily, by_category = warehouse_usage(tmp_path / "warehouse.sqlite", START, END)
     assert daily == truth[0]
     assert by_category == truth[1]
     assert any(category == "marketing_lite_v2" for _, _, category in by_category)  # drift
     covered = count_rows(
-        tmp_path / "warehouse.duckdb",
+        tmp_path / "warehouse.sqlite",
         "select count(*) from usage_coverage where usage_date between ? and ?",
         [START, END],
     )

@@ -16,12 +16,12 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 
 from pipeline.simulator import run_simulator
 from pipeline.usage_load import month_end
+from pipeline.warehouse import Warehouse
 
 M = (YESTERDAY - timedelta(days=45)).replace(day=1)
 L = month_end(M)
@@ -69,7 +69,7 @@ def served_month_figures(sim: object) -> dict[tuple[str, date], Decimal]:
 
 
 def view(path: Path, sql: str) -> list[dict]:
-    with duckdb.connect(str(path), read_only=True) as con:
+    with Warehouse(path).read() as con:
         result = con.execute(sql)
         names = [column[0] for column in result.description]
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]

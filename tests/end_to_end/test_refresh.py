@@ -9,7 +9,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pytest
 from end_to_end.expected import count_rows, expected_usage, warehouse_usage
@@ -18,6 +17,7 @@ from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 from pipeline.definitions import build_definitions
 from pipeline.refresh import execute_refresh
 from pipeline.simulator import Faults, run_simulator
+from pipeline.warehouse import Warehouse
 
 START = YESTERDAY - timedelta(days=34)
 # 35 days in windows of at most 10 days: 4 day requests per client, whatever the day count, plus
@@ -62,7 +62,7 @@ def test_totals_are_kept_apart_per_currency(loaded: Stack) -> None:
     for (client_id, _), values in expected_usage(stack.sim, START, YESTERDAY)[0].items():
         currency = currency_of[client_id]
         expected[currency] = expected.get(currency, Decimal(0)) + values[-1]
-    with duckdb.connect(str(stack.warehouse), read_only=True) as con:
+    with Warehouse(stack.warehouse).read() as con:
         rows = con.execute(
             "select currency, sum(total_price) from usage_daily group by 1"
         ).fetchall()
@@ -128,12 +128,12 @@ def test_faults_on_the_way_still_land_the_same_numbers(tmp_path) -> None:
 
     assert outcome.success, outcome.problems
     assert {"error", "drop", "rate_limit", "token_expiry"} <= set(injected)
-    assert warehouse_usage(tmp_path / "warehouse.duckdb", START, YESTERDAY) == expected
+    assert warehouse_usage(tmp_path / "warehouse.sqlite", START, YESTERDAY) == expected
 
 
 def test_concurrent_runs_and_an_open_reader_do_not_fail_on_the_lock(stack: Stack) -> None:
     stack.refresh(START, START)  # the file exists, so an analyst can hold it open
-    reader = duckdb.connect(str(stack.warehouse), read_only=True)
+    reader = Warehouse(stack.warehouse).connect(read_only=True)
     halves = [(START, START + timedelta(days=16)), (START + timedelta(days=17), YESTERDAY)]
     outcomes: list = []
     threads = [
@@ -156,7 +156,7 @@ def test_exports_hold_the_same_totals_as_the_tables(loaded: Stack) -> None:
     exported = pl.read_parquet(stack.export_dir / "usage_daily", hive_partitioning=True)
     assert exported.schema["total_price"] == pl.Decimal(38, 10)
     by_currency = dict(exported.group_by("currency").agg(pl.col("total_price").sum()).iter_rows())
-    with duckdb.connect(str(stack.warehouse), read_only=True) as con:
+    with Warehouse(stack.warehouse).read() as con:
         table = dict(
             con.execute("select currency, sum(total_price) from usage_daily group by 1").fetchall()
         )
@@ -169,7 +169,7 @@ def test_exports_hold_the_same_totals_as_the_tables(loaded: Stack) -> None:
 
 def test_views_answer_per_currency_questions(loaded: Stack) -> None:
     stack = loaded
-    with duckdb.connect(str(stack.warehouse), read_only=True) as con:
+    with Warehouse(stack.warehouse).read() as con:
         monthly = con.execute(
             "select currency, sum(total_price) from usage_monthly_by_client group by 1"
         ).fetchall()

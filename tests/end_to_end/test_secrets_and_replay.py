@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pytest
 from end_to_end.expected import warehouse_usage
@@ -39,7 +38,7 @@ def test_no_secret_reaches_tables_exports_logs_or_dagster_events(tmp_path: Path,
         secrets = {sim.password, sim.api_key}
 
     assert outcome.success, outcome.problems
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+    with Warehouse(tmp_path / "warehouse.sqlite").read() as con:
         tables = [
             t
             for (t,) in con.execute(
@@ -88,7 +87,7 @@ def test_a_byte_identical_refetch_logs_its_time_but_stores_no_body_again(stack) 
     assert stack.refresh(first, last).success
 
     assert sorted(raw_dir.rglob("*.parquet")) == files_before
-    with duckdb.connect(str(stack.warehouse), read_only=True) as con:
+    with Warehouse(stack.warehouse).read() as con:
         fetches, bodies, times = con.execute(
             "select count(*), count(distinct (client_id, window_start, granularity, body_sha256)),"
             " count(distinct fetched_at) from raw_balance_fetches"
@@ -111,7 +110,7 @@ def test_demo_builds_a_warehouse_and_says_how_to_query_it(tmp_path, monkeypatch,
     first_day = demo.demo_first_day(YESTERDAY)
     assert f"loaded: {first_day} .. {YESTERDAY}" in out
     assert "python -m pipeline query --warehouse" in out
-    with duckdb.connect(str(tmp_path / "demo" / "warehouse.duckdb"), read_only=True) as con:
+    with Warehouse(tmp_path / "demo" / "warehouse.sqlite").read() as con:
         [(clients, days)] = con.execute(
             "select count(distinct client_id), count(distinct usage_date) from usage_coverage"
         ).fetchall()

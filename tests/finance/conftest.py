@@ -114,4 +114,4 @@ def summer() -> Book:
 
 @pytest.fixture(scope="session")
 def summer_wh(summer, tmp_path_factory) -> Warehouse:
-    return summer.write(Warehouse(tmp_path_factory.mktemp("summer") / "warehouse.duckdb"))
+    return summer.write(Warehouse(tmp_path_factory.mktemp("summer") / "warehouse.sqlite"))

@@ -92,7 +92,7 @@ def test_missing_file_names_the_variable(tmp_path):
 
 
 def test_every_run_replaces_markups_and_settings(tmp_path):
-    wh = Warehouse(tmp_path / "wh.duckdb")
+    wh = Warehouse(tmp_path / "wh.sqlite")
     first = csv_file(tmp_path, "client_id,markup_pct\na,1\nb,2\n", "first.csv")
     refresh_finance_inputs(wh, first, default_markup_pct=Decimal("2.5"), low_balance_days=5)
     second = csv_file(tmp_path, "client_id,markup_pct,valid_from\nb,3,2024-01\n", "second.csv")
@@ -117,30 +117,30 @@ def test_every_run_replaces_markups_and_settings(tmp_path):
 
 
 def test_bad_file_writes_nothing(tmp_path):
-    wh = Warehouse(tmp_path / "wh.duckdb")
+    wh = Warehouse(tmp_path / "wh.sqlite")
     good = csv_file(tmp_path, "client_id,markup_pct\na,1\n", "good.csv")
     refresh_finance_inputs(wh, good, default_markup_pct=Decimal(0), low_balance_days=7)
-    before = wh.path.read_bytes()
+    before = wh.latest_snapshot()
     bad = csv_file(tmp_path, "client_id,markup_pct\na,1\na,2\n", "bad.csv")
     with pytest.raises(MarkupsFileError):
         refresh_finance_inputs(wh, bad, default_markup_pct=Decimal(5), low_balance_days=3)
-    assert wh.path.read_bytes() == before
+    assert wh.latest_snapshot() == before
 
 
 def test_default_markup_with_more_decimals_than_the_table_keeps_is_refused(tmp_path):
-    wh = Warehouse(tmp_path / "wh.duckdb")
+    wh = Warehouse(tmp_path / "wh.sqlite")
     with pytest.raises(SettingsError, match=r"PIPELINE_DEFAULT_MARKUP_PCT: .*more than 4 decimals"):
         load_finance_inputs(wh, [], default_markup_pct=Decimal("1.00001"), low_balance_days=7)
     assert not wh.exists()
 
 
 def test_unchanged_inputs_are_not_written_again(tmp_path):
-    wh = Warehouse(tmp_path / "wh.duckdb")
+    wh = Warehouse(tmp_path / "wh.sqlite")
     path = csv_file(tmp_path, "client_id,markup_pct,valid_from\nb,3,2024-01\na,10,\nb,2,\n")
     settings = {"default_markup_pct": Decimal("2.5"), "low_balance_days": 5}
     assert refresh_finance_inputs(wh, path, **settings).written is True
-    before = wh.path.read_bytes()
+    before = wh.latest_snapshot()
     assert refresh_finance_inputs(wh, path, **settings).written is False
-    assert wh.path.read_bytes() == before
+    assert wh.latest_snapshot() == before
     settings["low_balance_days"] = 6
     assert refresh_finance_inputs(wh, path, **settings).written is True

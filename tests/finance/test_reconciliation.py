@@ -72,7 +72,7 @@ def test_revised_month_mismatches_until_its_days_are_fetched_again(tmp_path):
     book.days = [Day("rev", d, "EUR", Decimal("1.25")) for d in days]
     revised_last_day = Decimal("1.3125")
     book.api_months = [("rev", month, "EUR", 290, 232, Decimal("1.25") * 28 + revised_last_day)]
-    wh = book.write(Warehouse(tmp_path / "wh.duckdb"))
+    wh = book.write(Warehouse(tmp_path / "wh.sqlite"))
     before = reconciliation(wh)[("rev", month, "EUR")]
     assert (before["status"], before["difference"]) == ("mismatch", Decimal("-0.0625"))
 

@@ -39,7 +39,7 @@ def spiky(tmp_path) -> tuple[Book, Warehouse]:
         )
         for d in book.days
     ]
-    return book, book.write(Warehouse(tmp_path / "wh.duckdb"))
+    return book, book.write(Warehouse(tmp_path / "wh.sqlite"))
 
 
 def test_spike_is_three_times_the_median_of_the_28_days_before_and_10_above(spiky):
@@ -100,7 +100,7 @@ def numbers(tmp_path) -> Warehouse:
     ]
     # multi's daily total on the 4th comes only from channel a1 (0.75), as the API reports it.
     book.days.append(Day("multi", day + timedelta(days=1), "EUR", Decimal("0.75")))
-    return book.write(Warehouse(tmp_path / "wh.duckdb"))
+    return book.write(Warehouse(tmp_path / "wh.sqlite"))
 
 
 def test_channel_inventory_counts_states_against_max_channels(numbers):

@@ -101,7 +101,7 @@ def test_billable_amount_rounds_half_away_from_zero_to_the_cent(tmp_path):
         book.cover(client_id, month, date(2024, 2, 29))
         book.days.append(Day(client_id, date(2024, 2, 29), "EUR", cost))
         book.markups.append((client_id, None, markup))
-    wh = book.write(Warehouse(tmp_path / "wh.duckdb"))
+    wh = book.write(Warehouse(tmp_path / "wh.sqlite"))
     rows = statement_rows(wh)
     for client_id, (cost, markup, billable) in cases.items():
         assert cents(cost * (1 + markup / 100)) == billable
@@ -119,7 +119,7 @@ def test_duckdb_round_on_decimal_is_half_away_from_zero(summer_wh):
 
 
 def test_defaults_apply_until_a_run_writes_the_settings(tmp_path):
-    wh = Warehouse(tmp_path / "empty.duckdb")
+    wh = Warehouse(tmp_path / "empty.sqlite")
     with wh.write():
         pass
     assert query(

@@ -113,7 +113,7 @@ def test_a_drop_to_zero_shows_as_a_row_with_zero_cost(tmp_path):
     book.client("stop")
     book.cover("stop", JUNE, date(2024, 7, 31))
     book.days = [Day("stop", date(2024, 6, 3), "EUR", Decimal("4.5"))]
-    wh = book.write(Warehouse(tmp_path / "wh.duckdb"))
+    wh = book.write(Warehouse(tmp_path / "wh.sqlite"))
     july = query(
         wh,
         "SELECT cost, previous_month_cost, cost_change, cost_change_pct "

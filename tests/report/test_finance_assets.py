@@ -15,7 +15,7 @@ FINANCE = ["client_markups", "finance_settings", "finance_report"]
 def environment(tmp_path, **extra: str) -> dict[str, str]:
     return {
         "D360_BASE_URL": "http://127.0.0.1:9/api/v2",  # never called by these assets
-        "PIPELINE_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
+        "PIPELINE_WAREHOUSE": str(tmp_path / "warehouse.sqlite"),
         "PIPELINE_EXPORT_DIR": str(tmp_path / "export"),
         "PIPELINE_REPORT_DIR": str(tmp_path / "reports"),
         "PIPELINE_START_DATE": "2024-06-01",
@@ -48,7 +48,7 @@ def test_publish_job_builds_the_finance_report_after_the_views(tmp_path):
 def test_finance_assets_load_markups_and_write_the_report(tmp_path):
     book = summer_book()
     book.markups, book.settings = [], None
-    wh = book.write(Warehouse(tmp_path / "warehouse.duckdb"))
+    wh = book.write(Warehouse(tmp_path / "warehouse.sqlite"))
     markups = tmp_path / "markups.csv"
     markups.write_text("client_id,markup_pct\neu,20\n")
     lines: list[str] = []
@@ -69,7 +69,7 @@ def test_finance_assets_load_markups_and_write_the_report(tmp_path):
 
 
 def test_bad_markups_file_fails_the_step_with_one_line(tmp_path):
-    summer_book().write(Warehouse(tmp_path / "warehouse.duckdb"))
+    summer_book().write(Warehouse(tmp_path / "warehouse.sqlite"))
     markups = tmp_path / "markups.csv"
     markups.write_text("client_id,markup_pct\neu,twenty\n")
     result = materialize_finance(

@@ -29,7 +29,7 @@ EXTERNAL = [
 
 @pytest.fixture(scope="module")
 def summer_wh(tmp_path_factory) -> Warehouse:
-    path = tmp_path_factory.mktemp("report") / "warehouse.duckdb"
+    path = tmp_path_factory.mktemp("report") / "warehouse.sqlite"
     return summer_book().write(Warehouse(path))
 
 

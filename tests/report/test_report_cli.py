@@ -19,7 +19,7 @@ from pipeline.warehouse import Warehouse
 def run_report(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "D360_"))}
     clean |= {
-        "PIPELINE_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
+        "PIPELINE_WAREHOUSE": str(tmp_path / "warehouse.sqlite"),
         "PIPELINE_REPORT_DIR": str(tmp_path / "reports"),
         "DAGSTER_HOME": str(tmp_path),
     }
@@ -37,7 +37,7 @@ def run_report(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedPr
 def warehouse(tmp_path) -> Warehouse:
     book = summer_book()
     book.markups, book.settings = [], None  # the CLI loads them from the file and the env
-    return book.write(Warehouse(tmp_path / "warehouse.duckdb"))
+    return book.write(Warehouse(tmp_path / "warehouse.sqlite"))
 
 
 def test_report_applies_the_markups_file_and_prints_both_paths(tmp_path, warehouse):
@@ -67,7 +67,7 @@ def test_report_applies_the_markups_file_and_prints_both_paths(tmp_path, warehou
 
 
 def test_bad_markups_file_is_one_line_and_writes_nothing(tmp_path, warehouse):
-    before = warehouse.path.read_bytes()
+    before = warehouse.latest_snapshot()
     markups = tmp_path / "markups.csv"
     markups.write_text("client_id,markup_pct\nus,7\nus,7.5\n")
     done = run_report(tmp_path, PIPELINE_MARKUPS=str(markups))
@@ -75,7 +75,7 @@ def test_bad_markups_file_is_one_line_and_writes_nothing(tmp_path, warehouse):
     assert done.stderr == (
         f"error: {markups}:3: client 'us' already has a markup from always on line 2; keep one\n"
     )
-    assert warehouse.path.read_bytes() == before
+    assert warehouse.latest_snapshot() == before
     assert not (tmp_path / "reports").exists()
 
 

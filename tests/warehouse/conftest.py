@@ -5,4 +5,4 @@ from pipeline.warehouse import Warehouse
 
 @pytest.fixture
 def wh(tmp_path) -> Warehouse:
-    return Warehouse(tmp_path / "wh" / "warehouse.duckdb")
+    return Warehouse(tmp_path / "wh" / "warehouse.sqlite")

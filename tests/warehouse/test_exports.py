@@ -191,7 +191,7 @@ def test_range_export_rewrites_only_its_partitions_and_removes_emptied_ones(load
 def test_only_tables_the_warehouse_has_are_exported_and_a_new_one_is_written_whole(
     loaded, tmp_path
 ):
-    with duckdb.connect(str(loaded.path)) as con:  # a warehouse from before these tables
+    with loaded.write() as con:  # a warehouse from before these tables
         con.execute("DROP TABLE usage_daily_by_channel; DROP TABLE client_markups")
     root = tmp_path / "export"
     export_parquet(loaded, root)

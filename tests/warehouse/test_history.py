@@ -1,6 +1,5 @@
 from datetime import datetime, timedelta
 
-import duckdb
 import pytest
 from warehouse.wh_frames import CHANNELS, CLIENTS, T0, channel, client, frame
 
@@ -8,14 +7,6 @@ from pipeline.warehouse import WarehouseError, load_channels, load_clients
 from pipeline.warehouse.schema import table_columns
 
 T1, T2, T3 = (T0 + timedelta(days=n) for n in (1, 2, 3))
-# clients_history as sql/tables had it before `removed`: warehouses of that time must still load.
-OLD_CLIENTS_HISTORY = """
-CREATE TABLE clients_history (
-    client_id VARCHAR NOT NULL, name VARCHAR, status VARCHAR, organisation VARCHAR,
-    max_channels BIGINT, created_at TIMESTAMPTZ, modified_at TIMESTAMPTZ, partner_payload VARCHAR,
-    business_vertical VARCHAR, timezone VARCHAR, country VARCHAR, language VARCHAR, email VARCHAR,
-    observed_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (client_id, observed_at)
-)"""
 
 
 def history(wh, table: str) -> list[tuple]:
@@ -79,24 +70,6 @@ def test_an_empty_listing_records_every_channel_as_removed(wh):
     emptied = load_channels(wh, frame(CHANNELS, []), T1)
     assert emptied.inserted == {"channels": 0, "channels_history": 2}
     assert [r[1:] for r in removals(wh, "channels") if r[3]] == [("ready", T1, True)] * 2
-
-
-def test_a_warehouse_from_before_the_removed_column_gets_it_and_keeps_its_history(wh):
-    wh.path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(wh.path)) as con:  # the DDL of that time, with one history row
-        con.execute(OLD_CLIENTS_HISTORY)
-        con.execute(
-            "INSERT INTO clients_history (client_id, status, observed_at) VALUES (?, ?, ?)",
-            ["a", "active", T0],
-        )
-    load_clients(wh, frame(CLIENTS, [client("b")]), T1)
-    load_clients(wh, frame(CLIENTS, [client("c")]), T2)
-    assert removals(wh, "clients") == [
-        ("a", "active", T0, False),
-        ("b", "active", T1, False),
-        ("b", "active", T2, True),
-        ("c", "active", T2, False),
-    ]
 
 
 def test_a_null_that_stays_null_is_not_a_change(wh):

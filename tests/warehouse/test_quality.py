@@ -1,11 +1,10 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-import duckdb
 import pytest
 from warehouse.wh_frames import CLIENTS, T0, category, client, day, frame, usage_load
 
-from pipeline.warehouse import create_views, load_clients, load_usage, quality
+from pipeline.warehouse import WarehouseError, create_views, load_clients, load_usage, quality
 
 D = [date(2024, 3, 1) + timedelta(days=i) for i in range(3)]
 FEBRUARY = [date(2024, 2, 1) + timedelta(days=i) for i in range(29)]
@@ -43,19 +42,34 @@ def test_quality_queries_return_the_problem_rows(wh):
         ("usage_by_category", "quantity", category("a", D[0], "marketing", "1", quantity=-1)),
     ],
 )
-def test_a_negative_amount_is_refused_by_the_ddl_and_nothing_changes(wh, table, column, row):
+def test_a_negative_amount_is_refused_before_insert_and_nothing_changes(wh, table, column, row):
     load_usage(wh, **usage_load(["a"], D[0], D[0], [day("a", D[0], "1")]))
-    before = wh.path.read_bytes()
+    before = wh.latest_snapshot()
     days, categories = ([row], []) if table == "usage_daily" else ([day("a", D[0], "1")], [row])
-    with pytest.raises(duckdb.ConstraintException, match=f"CHECK.*{column}"):
+    with pytest.raises(WarehouseError, match=f"{table}.{column} is negative"):
         load_usage(wh, **usage_load(["a"], D[0], D[0], days, categories))
-    assert wh.path.read_bytes() == before
+    assert wh.latest_snapshot() == before
 
 
-def test_a_duplicate_key_is_refused_by_the_ddl(wh):
+def test_the_lake_itself_takes_a_duplicate_key_and_a_negative_amount_which_the_queries_find(wh):
+    """DuckLake has no PRIMARY KEY or CHECK: a direct write gets both in, and only the checks
+    (duplicate_keys, negative_amounts) can tell."""
     load_usage(wh, **usage_load(["a"], D[0], D[0], [day("a", D[0], "1")]))
-    with pytest.raises(duckdb.ConstraintException, match="primary key"), wh.write() as con:
+    with wh.read() as con:
+        assert quality.duplicate_keys(con, quality.USAGE_TABLES).is_empty()
+        assert quality.negative_amounts(con, quality.USAGE_TABLES).is_empty()
+    with wh.write() as con:
         con.execute("INSERT INTO usage_daily SELECT * FROM usage_daily")
+        con.execute("UPDATE usage_coverage SET fetched_at = fetched_at")
+        con.execute(
+            "INSERT INTO usage_by_category SELECT client_id, usage_date, currency, 'marketing', "
+            "'pricing', -1, 0, 0, fetched_at FROM usage_daily LIMIT 1"
+        )
+    with wh.read() as con:
+        duplicates = quality.duplicate_keys(con, quality.USAGE_TABLES)
+        negatives = quality.negative_amounts(con, quality.USAGE_TABLES)
+    assert duplicates.rows() == [("usage_daily", f"a {D[0]}", 2)]
+    assert negatives.rows() == [("usage_by_category", "quantity", 1)]
 
 
 def test_month_mismatches_are_fetched_whole_months_whose_days_disagree_with_the_api(wh):

@@ -102,11 +102,11 @@ def test_rows_outside_the_range_or_clients_are_refused_before_anything_changes(
     wh, client_ids, row, what
 ):
     seed(wh)
-    before = wh.path.read_bytes()
+    before = wh.latest_snapshot()
     with pytest.raises(WarehouseError, match=what) as error:
         load_usage(wh, **usage_load(client_ids, D[0], D[2], [row]))
     assert "\n" not in str(error.value)
-    assert wh.path.read_bytes() == before
+    assert wh.latest_snapshot() == before
 
 
 def test_start_after_end_is_refused(wh):
@@ -134,12 +134,12 @@ def test_start_after_end_is_refused(wh):
 )
 def test_frames_that_do_not_fit_the_table_are_refused(wh, change, message):
     seed(wh)
-    before = wh.path.read_bytes()
+    before = wh.latest_snapshot()
     kwargs = usage_load(["a"], D[0], D[1], [day("a", D[0], "5")])
     kwargs["daily"] = change(kwargs["daily"])
     with pytest.raises(WarehouseError, match=message):
         load_usage(wh, **kwargs)
-    assert wh.path.read_bytes() == before
+    assert wh.latest_snapshot() == before
 
 
 def test_snapshots_and_raw_fetches_are_appended_once(wh):
