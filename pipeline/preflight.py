@@ -12,12 +12,13 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
+from pipeline import clock
 from pipeline.settings import Settings, SettingsError
 from pipeline.warehouse import Warehouse, WarehouseError
 from pipeline.warehouse.exports import prepare_export_dir
@@ -61,7 +62,7 @@ def check_run(env: Mapping[str, str], start: date, end: date, *, api: bool = Tru
 
 def check_range(first_day: date, start: date, end: date) -> None:
     """Refuse a range the partitions cannot hold, before anything is requested."""
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    yesterday = clock.yesterday()
     if end < start:
         raise SettingsError(f"--end {end} is before --start {start}; swap them")
     if start < first_day:

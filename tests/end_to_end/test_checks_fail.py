@@ -14,13 +14,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import dagster as dg
 import pytest
 from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 
+from pipeline import clock
 from pipeline.definitions import REFRESH_JOB, build_definitions
 from pipeline.defs.checks import FRESHNESS_LAG_DAYS
 from pipeline.refresh import RefreshOutcome, execute_refresh
@@ -252,7 +253,7 @@ def test_a_month_revised_after_it_was_loaded_fails_months_reconcile(story: Story
 
 def test_a_stale_warehouse_fails_the_freshness_check(story: Story) -> None:
     run = story.second
-    oldest_fresh = datetime.now(UTC).date() - timedelta(days=FRESHNESS_LAG_DAYS)
+    oldest_fresh = clock.today() - timedelta(days=FRESHNESS_LAG_DAYS)
     assert run.metadata(FRESHNESS) == {
         "latest_day": str(L),
         "oldest_fresh_day": oldest_fresh.isoformat(),
