@@ -88,7 +88,9 @@ def test_the_month_just_ended_loads_exactly_on_any_date(pinned: date, tmp_path: 
 
     options = small_options(clients=3, history_days=90, balance_rate=None, today=pinned)
     with run_simulator(options) as sim:
-        env = stack_env(sim, tmp_path, PIPELINE_START_DATE=first_day.isoformat())
+        env = stack_env(
+            sim, tmp_path, PIPELINE_START_DATE=first_day.isoformat(), PIPELINE_RUN_REPORT="on"
+        )
         stack = Stack(sim, env, tmp_path)
         outcome = stack.refresh(first, yesterday)
         clients = len(sim.client_ids())
