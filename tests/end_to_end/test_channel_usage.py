@@ -142,12 +142,12 @@ def test_a_channel_missing_from_the_listing_is_kept_as_unattributed(tmp_path: Pa
     assert any("channel_usage_is_attributed" in w for w in outcome.warnings)  # ...shown
 
 
-def test_channel_requests_share_the_clients_limit_without_a_429(tmp_path: Path) -> None:
+def test_channel_requests_share_the_clients_limit_without_a_429(tmp_path: Path, today) -> None:
     # the documented 5 per 30 s, made 5 per 2 s to stay quick: same proportions
     with run_simulator(small_options(clients=4, balance_rate=(5, 2.0))) as sim:
         stack = Stack(sim, stack_env(sim, tmp_path, PIPELINE_CHANNEL_USAGE="on"), tmp_path)
-        start = YESTERDAY - timedelta(days=9)
-        assert stack.refresh(start, YESTERDAY).success
+        start, yesterday = today - timedelta(days=10), today - timedelta(days=1)
+        assert stack.refresh(start, yesterday).success
         balance = [r for r in sim.requests if r.path.endswith("/info/balance")]
     channels = sum(len(sim.channel_app_ids(c)) for c in sim.client_ids())
     assert [r.status for r in balance if r.status != 200] == []
@@ -155,5 +155,5 @@ def test_channel_requests_share_the_clients_limit_without_a_429(tmp_path: Path) 
     # one request per client (10 days, 10-day windows) and one per channel per window...
     assert by_granularity["day"] == len(sim.client_ids()) + channels
     # ...and, in the first days of a month, the month just ended's figure once per client
-    assert by_granularity["month"] == len(sim.client_ids()) * month_ends_within(start, YESTERDAY)
+    assert by_granularity["month"] == len(sim.client_ids()) * month_ends_within(start, yesterday)
     assert set(by_granularity) <= {"day", "month"}

@@ -21,7 +21,6 @@ import dagster as dg
 import pytest
 from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 
-from pipeline import clock
 from pipeline.definitions import REFRESH_JOB, build_definitions
 from pipeline.defs.checks import FRESHNESS_LAG_DAYS
 from pipeline.refresh import RefreshOutcome, execute_refresh
@@ -251,9 +250,9 @@ def test_a_month_revised_after_it_was_loaded_fails_months_reconcile(story: Story
     assert run.line(MONTHS) not in run.outcome.problems
 
 
-def test_a_stale_warehouse_fails_the_freshness_check(story: Story) -> None:
+def test_a_stale_warehouse_fails_the_freshness_check(story: Story, today: date) -> None:
     run = story.second
-    oldest_fresh = clock.today() - timedelta(days=FRESHNESS_LAG_DAYS)
+    oldest_fresh = today - timedelta(days=FRESHNESS_LAG_DAYS)
     assert run.metadata(FRESHNESS) == {
         "latest_day": str(L),
         "oldest_fresh_day": oldest_fresh.isoformat(),
