@@ -96,6 +96,19 @@ def _parser() -> argparse.ArgumentParser:
         type=_month_argument,
         help="YYYY-MM (default: the latest calendar month that has ended and has a fetched day)",
     )
+    close = commands.add_parser(
+        "close",
+        help="close a month: numbered statements frozen as the warehouse says now",
+        description="Freezes the month into numbered statements (statements, statement_lines), "
+        "one per client and currency, priced by PIPELINE_PRICING or cost with markup, with "
+        "corrections of earlier statements as adjustment lines. Refuses a month that has not "
+        "ended or is not complete and reconciled, unless --force gives a reason. Closing a "
+        "closed month again changes nothing.",
+    )
+    close.add_argument("--month", type=_month_argument, required=True, help="YYYY-MM")
+    close.add_argument(
+        "--force", metavar="REASON", help="close a month not complete or reconciled; recorded"
+    )
     dev = commands.add_parser(
         "dev",
         help="the Dagster UI on the demo settings: simulator + dagster dev, Ctrl-C stops both",
@@ -142,6 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pipeline.report.command import run_report
 
             return run_report(read_environment(), args.month)
+        if args.command == "close":
+            from pipeline.finance.close import run_close
+            from pipeline.settings import pipeline_settings
+
+            return run_close(pipeline_settings(read_environment()), args.month, args.force)
         env = read_environment()
         # A mistake in the settings, the range or a folder is reported before Dagster loads.
         from pipeline.preflight import check_run

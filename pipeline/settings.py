@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     markups_path: Annotated[Path, AfterValidator(_a_file)] | None = Field(
         default_factory=_default_markups, alias="PIPELINE_MARKUPS"
     )
+    pricing_path: Annotated[Path, AfterValidator(_a_file)] | None = Field(
+        None, alias="PIPELINE_PRICING"
+    )
     default_markup_pct: Decimal = Field(
         Decimal(0), alias="PIPELINE_DEFAULT_MARKUP_PCT", gt=-100, le=1000
     )

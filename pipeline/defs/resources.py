@@ -60,6 +60,9 @@ class PipelineRuntime(dg.ConfigurableResource):
         description="trailing days the daily schedule fetches again (estimates get revised)"
     )
     pipeline_markups: str | None = Field(None, description="CSV of per-client markups")
+    pipeline_pricing: str | None = Field(
+        None, description="CSV of rate cards, number fees and minimum commitments"
+    )
     pipeline_default_markup_pct: str = Field(
         description="markup (percent) of clients without a row in the markups file"
     )
