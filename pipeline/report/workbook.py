@@ -10,6 +10,7 @@ itself, and `write` would turn `=...` into a formula and `http://...` into a lin
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -44,9 +45,12 @@ HEADER_ROW = 3
 
 def write_statement(path: Path, month: date, statement: list[Row]) -> None:
     """Write the workbook at `path` (the caller makes that atomic)."""
-    # A `write` of a string slipped in later still makes neither a formula nor a link.
+    # Built in memory and written in one go, so a full disk is the caller's plain OSError (in
+    # a file, xlsxwriter would wrap it, and its half-written zip complain at exit). A `write` of
+    # a string slipped in later still makes neither a formula nor a link.
+    buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(
-        str(path), {"strings_to_formulas": False, "strings_to_urls": False}
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
     )
     workbook.set_properties({"title": f"Statement {month_label(month)}"})
     currencies = sorted({row["currency"] for row in statement})
@@ -56,6 +60,7 @@ def write_statement(path: Path, month: date, statement: list[Row]) -> None:
         sheet = workbook.add_worksheet("Statement")
         sheet.write_string(0, 0, f"No usage in {month_label(month)}.")
     workbook.close()
+    path.write_bytes(buffer.getvalue())
 
 
 def _sheet(workbook: Workbook, month: date, currency: str, rows: list[Row]) -> None:
