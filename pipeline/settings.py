@@ -179,6 +179,8 @@ class Settings(BaseSettings):
     )
     low_balance_days: int = Field(7, alias="PIPELINE_LOW_BALANCE_DAYS", ge=1, le=365)
     report_dir: Directory = Field(Path("data/reports"), alias="PIPELINE_REPORT_DIR")
+    run_report: bool = Field(True, alias="PIPELINE_RUN_REPORT")
+    """Whether a run's publish also writes the finance report; off leaves it to `report`."""
     channel_usage: bool = Field(False, alias="PIPELINE_CHANNEL_USAGE")
     batch_clients: int = Field(50, alias="PIPELINE_BATCH_CLIENTS", ge=1, le=100_000)
     """Clients per committed batch of a run: a killed run loses at most this many clients' work.

@@ -58,7 +58,7 @@ def test_make_dev_serves_the_ui_with_the_schedule_and_stops_on_ctrl_c(tmp_path: 
         out, _ = dev.communicate(timeout=60)
     finally:
         dev.kill()
-    assert dev.returncode == 130
+    assert dev.returncode == 0  # the way dev is meant to end: make reports no error
     assert out.strip().endswith("stopped")
     assert not (tmp_path / ".telemetry").exists()  # an empty home got telemetry off
     with socket.socket() as sock:

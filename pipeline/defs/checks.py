@@ -5,10 +5,11 @@ usage asset, which knows the range it loaded. Keys and non-negative amounts are 
 they are constraints in the DDL (sql/tables), which DuckDB enforces on every insert.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
 
+from pipeline import clock
 from pipeline.defs.metadata import preview
 from pipeline.defs.resources import PipelineRuntime
 from pipeline.usage_load import month_end
@@ -27,7 +28,7 @@ def latest_partition_is_fresh(context: dg.AssetCheckExecutionContext) -> dg.Asse
     runtime: PipelineRuntime = context.resources.runtime
     with runtime.warehouse.read() as con:
         latest = latest_covered_date(con)
-    oldest_fresh = datetime.now(UTC).date() - timedelta(days=FRESHNESS_LAG_DAYS)
+    oldest_fresh = clock.today() - timedelta(days=FRESHNESS_LAG_DAYS)
     return dg.AssetCheckResult(
         passed=latest is not None and latest >= oldest_fresh,
         severity=dg.AssetCheckSeverity.WARN,

@@ -67,6 +67,7 @@ class PipelineRuntime(dg.ConfigurableResource):
         description="a direct-paid client whose balance lasts fewer days is on the watch list"
     )
     pipeline_report_dir: str = Field(description="where `report` writes its HTML")
+    pipeline_run_report: bool = Field(description="a run's publish also writes the report")
     pipeline_channel_usage: bool = Field(description="also fetch each channel's usage")
     pipeline_batch_clients: int = Field(description="clients per committed batch of a run")
     pipeline_raw_dir: str = Field(description="where the raw responses are kept")

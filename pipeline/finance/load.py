@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 from polars.datatypes import DataTypeClass
 
+from pipeline import clock
 from pipeline.finance.markups import Markup, check_markup_pct, read_markups
 from pipeline.settings import SettingsError
 from pipeline.warehouse import Warehouse
@@ -71,7 +72,7 @@ def load_finance_inputs(
     wanted = (_markup_keys(markups), (default_markup_pct, low_balance_days))
     if _held(wh) == wanted:
         return replace(result, written=False)
-    loaded_at = now or datetime.now(UTC)
+    loaded_at = now or clock.now()
     rows = pl.DataFrame(
         [
             (m.client_id, m.valid_from, m.markup_pct, m.source_file, m.source_line, loaded_at)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
+from pipeline import clock
 from pipeline.atomic_files import write_atomically
 from pipeline.report.data import latest_ended_month, month_status, report_data
 from pipeline.report.page import render_page
@@ -35,7 +36,7 @@ def build_report(
 ) -> ReportFiles:
     """Write `usage-report-YYYY-MM.html` and `statement-YYYY-MM.xlsx` for `month` (default: the
     latest calendar month that has ended and has a fetched day) and return their paths."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with wh.read() as con:
         month = month or latest_ended_month(con, now.date())
         if month is None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import polars as pl
 
+from pipeline import clock
 from pipeline.interrupts import run_async
 from pipeline.partner_api import (
     ApiConfig,
@@ -82,8 +83,7 @@ def fetch_usage_in_batches(
 ) -> UsageRun:
     """Fetch every client's usage of [start, end] batch by batch into the run's journal, then
     publish it. The journal is removed only when every client was loaded."""
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    requests = usage_requests(start, end, api_config.window_days, yesterday)
+    requests = usage_requests(start, end, api_config.window_days, clock.yesterday())
     months = months_of(requests)
     channel_usage = settings.channel_usage
     listing = _channel_listing(wh) if channel_usage else None
@@ -185,7 +185,7 @@ def _usage_tables(
     return {
         "usage_daily": frames.usage.daily,
         "usage_by_category": frames.usage.by_category,
-        "usage_coverage": coverage_frame(loaded, start, end, datetime.now(UTC)),
+        "usage_coverage": coverage_frame(loaded, start, end, clock.now()),
         "balance_snapshots": frames.snapshots,
     }
 

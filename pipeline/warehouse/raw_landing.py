@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
+from pipeline import clock
 from pipeline.warehouse.errors import WarehouseError
 from pipeline.warehouse.store import fsync_path
 
@@ -48,7 +48,7 @@ class RawLanding:
         the fetch-log rows of every answer (table raw_balance_fetches), pointing at their file."""
         seen = answers.join(stored.select(*_BODY_KEY, "body_file"), on=_BODY_KEY, how="left")
         new = seen.filter(pl.col("body_file").is_null()).unique(_BODY_KEY, keep="first")
-        name = f"{datetime.now(UTC):%Y-%m-%d}/{uuid.uuid4().hex}.parquet"
+        name = f"{clock.today():%Y-%m-%d}/{uuid.uuid4().hex}.parquet"
         if new.height:
             self._write(name, new.select(_FILE_COLUMNS))
         return seen.with_columns(pl.col("body_file").fill_null(name)).drop("body")

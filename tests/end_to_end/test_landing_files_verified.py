@@ -47,10 +47,12 @@ def corrupt(path: Path) -> None:
 
 
 def alter(path: Path) -> None:
-    """A well-formed file whose first body is no longer the bytes the API sent."""
+    """A well-formed file whose first day answer (what a replay reads) is no longer the bytes
+    the API sent."""
     frame = pl.read_parquet(path)
+    first_day = frame["granularity"].to_list().index("day")
     bodies = frame["body"].to_list()
-    bodies[0] = bodies[0].replace(b"0", b"1", 1)
+    bodies[first_day] = bodies[first_day].replace(b"0", b"1", 1)
     frame.with_columns(pl.Series("body", bodies, pl.Binary)).write_parquet(path)
 
 

@@ -47,7 +47,8 @@ def hostile(tmp_path_factory) -> tuple[dict[str, str], Stack]:
         assert len(names) == len(HOSTILE_NAMES)
         for client_id, name in names.items():
             sim.rename_client(client_id, name)
-        stack = Stack(sim, stack_env(sim, tmp), tmp)
+        # The run's own finance_report step writes the documents: they are the subject here.
+        stack = Stack(sim, stack_env(sim, tmp, PIPELINE_RUN_REPORT="on"), tmp)
         outcome = stack.refresh(MONTH, MONTH + timedelta(days=2))
     assert outcome.success, outcome.problems
     return names, stack
