@@ -29,7 +29,6 @@ from pipeline.atomic_files import write_atomically
 from pipeline.cell_text import inert_text
 
 Format = Literal["table", "csv", "json"]
-FORMATS: tuple[Format, ...] = ("table", "csv", "json")
 _CHUNK_ROWS = 10_000
 
 
