@@ -1,6 +1,6 @@
-"""A full disk is one line, and nothing is lost: the report folder and the export folder on a
-small tmpfs that runs out of space mid-write. What was published stays readable and equal, the
-error names the path, and the next run on a disk with space succeeds."""
+"""A full disk is one line, and nothing is lost: the report folder, the export folder and a
+query's --output file on a small tmpfs that runs out of space mid-write. What was published
+stays readable and equal, the error names the path, and the next run with space succeeds."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 from report.test_report_cli import run_report
 from warehouse.test_query_read_only import tree
 
+from pipeline.cli import main
 from pipeline.report import build_report
 from pipeline.simulator import run_simulator
 from pipeline.warehouse import Warehouse
@@ -113,6 +114,26 @@ def test_a_disk_full_mid_workbook_is_one_line_and_loses_nothing(tmp_path, wareho
         run_report(tmp_path, "--month", "2024-07", PIPELINE_REPORT_DIR=str(reports)).returncode == 0
     )
     load_workbook(reports / "statement-2024-07.xlsx")
+
+
+def test_a_full_disk_under_query_output_is_one_line_and_keeps_the_file(
+    warehouse, small_disk, capsys
+):
+    target = small_disk / "statement.csv"
+    sql = "select * from client_monthly_statement, range(200)"  # a few hundred kB of CSV
+    args = ["query", "--warehouse", str(warehouse.path), "--format", "csv", "--output"]
+    assert main([*args, str(target), "select 1 as one"]) == 0
+    filler = fill(small_disk, leave=PAGE)
+
+    assert main([*args, str(target), sql]) == 2
+
+    assert capsys.readouterr().err == (
+        f"error: --output: cannot write {target} (No space left on device); free some space there\n"
+    )
+    assert target.read_bytes() == b"one\r\n1\r\n"  # the file written before, whole
+    assert sorted(small_disk.iterdir()) == [filler, target]  # no staging file left
+    filler.unlink()
+    assert main([*args, str(target), sql]) == 0
 
 
 def test_a_full_export_disk_is_one_line_and_keeps_the_published_export(tmp_path, small_disk):
