@@ -26,8 +26,9 @@ from pipeline.warehouse.store import fsync_path
 REQUEST_KEY = ["client_id", "granularity", "app_id", "window_start", "window_end"]
 _BODY_KEY = [*REQUEST_KEY, "body_sha256"]
 _FILE_COLUMNS = [*_BODY_KEY, "fetched_at", "body"]
-
-
+_RESTORE = (
+    "restore it from a backup of PIPELINE_RAW_DIR (a run of the range fetches those days anew)"
+)
 _VERIFIED_SCHEMA = {"body_file": pl.String, "body_sha256": pl.String, "body": pl.Binary}
 
 
@@ -67,41 +68,44 @@ class RawLanding:
                 verified.append(self._verified(name, set(wanted)))
             except LandingFileError as error:
                 broken[name] = str(error)
-        failures = {
-            client_id: f"client {client_id}: {broken[name]}"
-            for client_id, name in fetches.select("client_id", "body_file").unique().rows()
-            if name in broken
-        }
+        failures: dict[str, str] = {}
+        for client_id, name in fetches.select("client_id", "body_file").unique().sort("*").rows():
+            if name in broken:  # the first of a client's broken files, by name
+                failures.setdefault(client_id, f"client {client_id}: {broken[name]}")
         readable = fetches.filter(~pl.col("client_id").is_in(list(failures)))
         bodies = readable.join(pl.concat(verified), on=["body_file", "body_sha256"], how="left")
-        return bodies, dict(sorted(failures.items()))
+        return bodies, failures
 
     def _verified(self, name: str, wanted: set[str]) -> pl.DataFrame:
         """body_file, body_sha256 and body of the bodies `wanted` (by SHA-256) in one file, each
         checked byte for byte against its hash; LandingFileError saying why not."""
         path = self.root / name
-        restore = "restore it from a backup of PIPELINE_RAW_DIR (a run of the range fetches "
-        restore += "those days anew)"
         if not path.is_file():
-            raise LandingFileError(f"raw landing file {path} is missing; {restore}")
+            raise LandingFileError(f"raw landing file {path} is missing; {_RESTORE}")
         try:
             stored = pl.read_parquet(path, columns=["body_sha256", "body"])
         except (pl.exceptions.PolarsError, OSError) as error:
             reason = (str(error) or type(error).__name__).splitlines()[0]
             raise LandingFileError(
-                f"raw landing file {path} is truncated or corrupt ({reason}); {restore}"
+                f"raw landing file {path} is truncated or corrupt ({reason}); {_RESTORE}"
             ) from None
-        stored = stored.filter(pl.col("body_sha256").is_in(list(wanted))).unique("body_sha256")
-        altered = sum(
-            hashlib.sha256(body).hexdigest() != sha256 for sha256, body in stored.iter_rows()
-        )
-        if altered or stored.height < len(wanted):
+        # Every copy is checked (a file may hold one body for two requests), then one kept.
+        stored = stored.filter(pl.col("body_sha256").is_in(list(wanted)))
+        altered = {
+            sha256
+            for sha256, body in stored.iter_rows()
+            if hashlib.sha256(body).hexdigest() != sha256
+        }
+        untrusted = altered | (wanted - set(stored["body_sha256"]))
+        if untrusted:
             raise LandingFileError(
                 f"raw landing file {path} does not hold the bodies the fetch log records "
-                f"({altered + len(wanted) - stored.height} of {len(wanted)} differ from their "
-                f"SHA-256 or are absent); {restore}"
+                f"({len(untrusted)} of {len(wanted)} differ from their SHA-256 or are absent); "
+                f"{_RESTORE}"
             )
-        return stored.select(pl.lit(name).alias("body_file"), "body_sha256", "body")
+        return stored.unique("body_sha256").select(
+            pl.lit(name).alias("body_file"), "body_sha256", "body"
+        )
 
     def _write(self, name: str, frame: pl.DataFrame) -> None:
         target = self.root / name
