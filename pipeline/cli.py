@@ -83,7 +83,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     query.add_argument("sql", help='e.g. "select * from usage_monthly_by_client limit 10"')
     query.add_argument("--warehouse", type=Path, help="DuckDB file (default: PIPELINE_WAREHOUSE)")
-    query.add_argument("--rows", type=int, default=50, help="rows to print (default 50)")
+    query.add_argument(
+        "--rows", type=int, default=50, help="rows a table shows (default 50; csv and json: all)"
+    )
+    query.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (default); csv: for spreadsheets, text that opens like a formula gets a "
+        "leading apostrophe; json: one array of objects, decimals as strings with every digit",
+    )
+    query.add_argument(
+        "--output", type=Path, help="write the result to this file (whole or not at all)"
+    )
     report = commands.add_parser(
         "report",
         help="write the month's finance report (HTML) and statement workbook, print their paths",
@@ -150,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_dev(args.port)
         if args.command == "query":
-            return _query(args.sql, args.warehouse, args.rows, read_environment())
+            return _query(args, read_environment())
         if args.command == "report":
             from pipeline.report.command import run_report
 
@@ -182,8 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _query(sql: str, warehouse: Path | None, rows: int, env: dict[str, str]) -> int:
+def _query(args: argparse.Namespace, env: dict[str, str]) -> int:
     from pipeline.query import run_query
     from pipeline.settings import pipeline_settings
 
-    return run_query(sql, (warehouse or pipeline_settings(env).warehouse).absolute(), rows)
+    warehouse = (args.warehouse or pipeline_settings(env).warehouse).absolute()
+    return run_query(args.sql, warehouse, args.rows, args.format, args.output)

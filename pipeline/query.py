@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
 from pipeline.errors import one_line
+from pipeline.query_output import Format, emit_result
 from pipeline.warehouse import WarehouseError
 
 EXAMPLE = "select * from usage_monthly_by_client limit 10"
@@ -47,8 +47,11 @@ def locked_down(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def run_query(sql: str, path: Path, rows: int) -> int:
-    """Print the result of the SQL text (its last statement's) as a table; 2 on any error."""
+def run_query(
+    sql: str, path: Path, rows: int, fmt: Format = "table", output: Path | None = None
+) -> int:
+    """Print the result of the SQL text (its last statement's) as `fmt`, or write it to
+    `output`; 2 on any error."""
     with locked_down(path) as con:
         try:
             if not con.extract_statements(sql):
@@ -58,13 +61,11 @@ def run_query(sql: str, path: Path, rows: int) -> int:
                 )
                 return 2
             result = con.sql(sql)
-            frame = result.pl() if result is not None else None
+            if result is None:
+                print("(the statement returns no rows)")
+                return 0
+            emit_result(result, fmt, rows, output)
         except duckdb.Error as exc:
             print(f"error: {one_line(exc)}", file=sys.stderr)
             return 2
-    if frame is None:
-        print("(the statement returns no rows)")
-        return 0
-    with pl.Config(tbl_rows=rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
-        print(frame)
     return 0

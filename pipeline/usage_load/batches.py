@@ -213,11 +213,11 @@ def replay_in_batches(
         run.resumed = len(saved & set(run.client_ids))
         todo = [cid for cid in run.client_ids if cid not in saved]
         for batch in _batches(todo, settings.batch_clients):
-            fetches = logged.filter(pl.col("client_id").is_in(batch))
-            answers = _answers(fetches, landing.bodies(fetches))
-            frames = batch_frames(answers)
+            fetches, unreadable = landing.read_back(logged.filter(pl.col("client_id").is_in(batch)))
+            frames = batch_frames(_answers(fetches))
+            run.failures |= unreadable
             run.failures |= {cid: str(error) for cid, error in frames.failures.items()}
-            loaded = [cid for cid in batch if cid not in frames.failures]
+            loaded = [cid for cid in batch if cid not in run.failures]
             tables = _usage_tables(frames, loaded, start, end)
             tables["usage_coverage"] = _replayed_days(fetches, loaded, start, end)
             tables = {name: _within(frame, start, end) for name, frame in tables.items()}
@@ -229,8 +229,8 @@ def replay_in_batches(
     return run
 
 
-def _answers(fetches: pl.DataFrame, bodies: pl.DataFrame) -> list[BalanceWindow]:
-    joined = fetches.join(bodies, on="body_sha256", how="left")
+def _answers(fetches: pl.DataFrame) -> list[BalanceWindow]:
+    """The logged answers (fetch-log rows with their verified `body`) as the API gave them."""
     return [
         BalanceWindow(
             client_id=row["client_id"],
@@ -240,7 +240,7 @@ def _answers(fetches: pl.DataFrame, bodies: pl.DataFrame) -> list[BalanceWindow]
             content=row["body"],
             fetched_at=row["fetched_at"],
         )
-        for row in joined.iter_rows(named=True)
+        for row in fetches.iter_rows(named=True)
     ]
 
 
