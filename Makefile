@@ -39,3 +39,5 @@ bench: $(STAMP)
 
 clean:
 	rm -rf .tools $(VENV) data/*.duckdb* data/export data/.export.versions data/demo
+	# The Dagster instance's runs, events and schedule state (DAGSTER_HOME is the project root).
+	rm -rf history storage logs schedules .logs_queue .nux .telemetry

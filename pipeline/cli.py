@@ -94,7 +94,19 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument(
         "--warehouse", type=Path, help="DuckLake catalog file (default: PIPELINE_WAREHOUSE)"
     )
-    query.add_argument("--rows", type=int, default=50, help="rows to print (default 50)")
+    query.add_argument(
+        "--rows", type=int, default=50, help="rows a table shows (default 50; csv and json: all)"
+    )
+    query.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (default); csv: for spreadsheets, text that opens like a formula gets a "
+        "leading apostrophe; json: one array of objects, decimals as strings with every digit",
+    )
+    query.add_argument(
+        "--output", type=Path, help="write the result to this file (whole or not at all)"
+    )
     commands.add_parser(
         "connect-sql",
         help="print the SQL that attaches the warehouse read-only in any DuckDB 1.5 client",
@@ -112,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="old",
         type=Path,
         required=True,
-        help="the old warehouse, e.g. data/warehouse.duckdb",
+        help="the old warehouse, e.g. data/warehouse.sqlite",
     )
     report = commands.add_parser(
         "report",
@@ -125,6 +137,19 @@ def _parser() -> argparse.ArgumentParser:
         "--month",
         type=_month_argument,
         help="YYYY-MM (default: the latest calendar month that has ended and has a fetched day)",
+    )
+    close = commands.add_parser(
+        "close",
+        help="close a month: numbered statements frozen as the warehouse says now",
+        description="Freezes the month into numbered statements (statements, statement_lines), "
+        "one per client and currency, priced by PIPELINE_PRICING or cost with markup, with "
+        "corrections of earlier statements as adjustment lines. Refuses a month that has not "
+        "ended or is not complete and reconciled, unless --force gives a reason. Closing a "
+        "closed month again changes nothing.",
+    )
+    close.add_argument("--month", type=_month_argument, required=True, help="YYYY-MM")
+    close.add_argument(
+        "--force", metavar="REASON", help="close a month not complete or reconciled; recorded"
     )
     dev = commands.add_parser(
         "dev",
@@ -167,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_dev(args.port)
         if args.command == "query":
-            return _query(args.sql, args.warehouse, args.rows, args.as_of, read_environment())
+            return _query(args, read_environment())
         if args.command == "connect-sql":
             from pipeline.connect import print_connect_sql
 
@@ -180,6 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pipeline.report.command import run_report
 
             return run_report(read_environment(), args.month)
+        if args.command == "close":
+            from pipeline.finance.close import run_close
+            from pipeline.settings import pipeline_settings
+
+            return run_close(pipeline_settings(read_environment()), args.month, args.force)
         env = read_environment()
         # A mistake in the settings, the range or a folder is reported before Dagster loads.
         from pipeline.preflight import check_run
@@ -218,12 +248,11 @@ def _snapshot_argument(text: str) -> Snapshot:
     return Snapshot(timestamp=moment.isoformat())
 
 
-def _query(
-    sql: str, warehouse: Path | None, rows: int, as_of: Snapshot | None, env: dict[str, str]
-) -> int:
+def _query(args: argparse.Namespace, env: dict[str, str]) -> int:
     from pipeline.query import run_query
     from pipeline.settings import pipeline_settings
 
-    if warehouse is not None:
-        env = {**env, "PIPELINE_WAREHOUSE": str(warehouse)}
-    return run_query(sql, pipeline_settings(env).lake(), rows, as_of)
+    if args.warehouse is not None:
+        env = {**env, "PIPELINE_WAREHOUSE": str(args.warehouse)}
+    wh = pipeline_settings(env).lake()
+    return run_query(args.sql, wh, args.rows, args.format, args.output, args.as_of)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
+from pipeline import clock
 from pipeline.refresh import run_refresh
 from pipeline.simulator import SimulatorOptions, run_simulator
 
@@ -50,12 +51,17 @@ def demo_environment(
     return env
 
 
+def demo_simulator_options() -> SimulatorOptions:
+    # The simulator's today is the pipeline's, so a pinned PIPELINE_TODAY moves both.
+    return SimulatorOptions(seed=DEMO_SEED, clients=DEMO_CLIENTS, today=clock.today())
+
+
 def run_demo() -> int:
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    yesterday = clock.yesterday()
     first_day = demo_first_day(yesterday)
     # The demo's own folder starts empty each time, so its figures are those of this run only.
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
-    with run_simulator(SimulatorOptions(seed=DEMO_SEED, clients=DEMO_CLIENTS)) as sim:
+    with run_simulator(demo_simulator_options()) as sim:
         print(
             f"Embedded Partner API simulator at {sim.base_url} ({DEMO_CLIENTS} clients, "
             "5 balance requests per 30 s per client)"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pipeline.clock import ClockError
 from pipeline.partner_api import PartnerApiError
 from pipeline.settings import SettingsError
 from pipeline.warehouse import WarehouseError
 
 # Errors whose message says what was wrong and how to fix it; anything else is a bug.
-UserError = (SettingsError, PartnerApiError, WarehouseError)
+UserError = (SettingsError, ClockError, PartnerApiError, WarehouseError)
 
 
 def one_line(error: BaseException | str) -> str:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
+from pipeline import clock
 from pipeline.settings import Settings, SettingsError
 from pipeline.warehouse import Warehouse, WarehouseError
 from pipeline.warehouse.exports import prepare_export_dir
@@ -28,10 +29,15 @@ if TYPE_CHECKING:
 CONFIG_NAMES = ("dagster.yaml", "dagster.yml")  # the names Dagster reads, in its order
 MINIMAL_CONFIG = """\
 # Written by the pipeline into an empty DAGSTER_HOME: Dagster's defaults (runs and events in
-# SQLite files here), without telemetry. Edit freely; the pipeline only writes it when missing.
+# SQLite files here), without telemetry or the UI's community pop-up. Edit freely; the pipeline
+# only writes it when missing.
 telemetry:
   enabled: false
+nux:
+  enabled: false
 """
+# Off unless the operator's dagster.yaml says otherwise.
+QUIET_BY_DEFAULT = ("telemetry", "nux")
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ def check_run(env: Mapping[str, str], start: date, end: date, *, api: bool = Tru
 
 def check_range(first_day: date, start: date, end: date) -> None:
     """Refuse a range the partitions cannot hold, before anything is requested."""
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    yesterday = clock.yesterday()
     if end < start:
         raise SettingsError(f"--end {end} is before --start {start}; swap them")
     if start < first_day:
@@ -114,7 +120,7 @@ def open_instance(home: str | Path | None) -> dg.DagsterInstance:
         config_file = path / CONFIG_NAMES[0]
         config_file.write_text(MINIMAL_CONFIG)
     config = _read_config(config_file)
-    overrides = {} if "telemetry" in config else {"telemetry": {"enabled": False}}
+    overrides = {key: {"enabled": False} for key in QUIET_BY_DEFAULT if key not in config}
     try:
         return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(path), overrides=overrides))
     except Exception as error:  # Dagster's config errors span many lines; any is the file's fault

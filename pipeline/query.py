@@ -17,16 +17,15 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
-import polars as pl
 
 from pipeline.errors import one_line
+from pipeline.query_output import Format, emit_result
 from pipeline.warehouse import Snapshot, Warehouse, WarehouseError
 
 EXAMPLE = "select * from usage_monthly_by_client limit 10"
-
-
 QUERY_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 
 
@@ -64,8 +63,16 @@ def query_statements(con: duckdb.DuckDBPyConnection, sql: str) -> list[duckdb.St
     return statements
 
 
-def run_query(sql: str, wh: Warehouse, rows: int, snapshot: Snapshot | None = None) -> int:
-    """Print the result of the SQL text (its last statement's) as a table; 2 on any error."""
+def run_query(
+    sql: str,
+    wh: Warehouse,
+    rows: int,
+    fmt: Format = "table",
+    output: Path | None = None,
+    snapshot: Snapshot | None = None,
+) -> int:
+    """Print the result of the SQL text (its last statement's) as `fmt`, or write it to
+    `output`, reading the warehouse as of `snapshot` (else now); 2 on any error."""
     with locked_down(wh, snapshot) as con:
         try:
             if not query_statements(con, sql):
@@ -75,13 +82,11 @@ def run_query(sql: str, wh: Warehouse, rows: int, snapshot: Snapshot | None = No
                 )
                 return 2
             result = con.sql(sql)
-            frame = result.pl() if result is not None else None
+            if result is None:
+                print("(the statement returns no rows)")
+                return 0
+            emit_result(result, fmt, rows, output)
         except (duckdb.Error, WarehouseError) as exc:
             print(f"error: {one_line(exc)}", file=sys.stderr)
             return 2
-    if frame is None:
-        print("(the statement returns no rows)")
-        return 0
-    with pl.Config(tbl_rows=rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
-        print(frame)
     return 0

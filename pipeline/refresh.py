@@ -15,7 +15,7 @@ import dagster as dg
 
 from pipeline.definitions import (
     PUBLISH_JOB,
-    REPLAY_PUBLISH_ASSETS,
+    REPLAY_LEAVES_OUT,
     STAGED_JOBS,
     USAGE_JOB,
     build_definitions,
@@ -149,13 +149,16 @@ def run_replay(env: Mapping[str, str], start: date, end: date, resume: bool = Fa
     replayed = replay_in_batches(settings, warehouse, start, end, resume=resume, report=_progress)
     outcome = RefreshOutcome(problems=[f"replay: {line}" for line in replayed.failures.values()])
     defs = build_definitions(env, progress=_progress)
+    publish = defs.resolve_job_def(PUBLISH_JOB)
     with instance:
         result = execute_run(
-            defs.resolve_job_def(PUBLISH_JOB),
+            publish,
             instance,
             tags=range_tags(start, end),
             run_config=QUIET_CONSOLE,
-            asset_selection=[dg.AssetKey(key) for key in REPLAY_PUBLISH_ASSETS],
+            asset_selection=sorted(
+                set(publish.asset_layer.executable_asset_keys) - {REPLAY_LEAVES_OUT}
+            ),
         )
     outcome.run_ids.append(result.run_id)
     _collect_problems(result, outcome)

@@ -235,11 +235,16 @@ class Settings(BaseSettings):
     markups_path: Annotated[Path, AfterValidator(_a_file)] | None = Field(
         default_factory=_default_markups, alias="PIPELINE_MARKUPS"
     )
+    pricing_path: Annotated[Path, AfterValidator(_a_file)] | None = Field(
+        None, alias="PIPELINE_PRICING"
+    )
     default_markup_pct: Decimal = Field(
         Decimal(0), alias="PIPELINE_DEFAULT_MARKUP_PCT", gt=-100, le=1000
     )
     low_balance_days: int = Field(7, alias="PIPELINE_LOW_BALANCE_DAYS", ge=1, le=365)
     report_dir: Directory = Field(Path("data/reports"), alias="PIPELINE_REPORT_DIR")
+    run_report: bool = Field(True, alias="PIPELINE_RUN_REPORT")
+    """Whether a run's publish also writes the finance report; off leaves it to `report`."""
     channel_usage: bool = Field(False, alias="PIPELINE_CHANNEL_USAGE")
     batch_clients: int = Field(50, alias="PIPELINE_BATCH_CLIENTS", ge=1, le=100_000)
     """Clients per committed batch of a run: a killed run loses at most this many clients' work.

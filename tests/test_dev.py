@@ -55,10 +55,10 @@ def test_make_dev_serves_the_ui_with_the_schedule_and_stops_on_ctrl_c(tmp_path: 
         assert "daily_refresh" in wait_for_schedules(url, time.monotonic() + 180)
 
         dev.send_signal(signal.SIGINT)
-        out, _ = dev.communicate(timeout=60)
+        out, _ = dev.communicate(timeout=180)  # a hang guard, as generous as the start's
     finally:
         dev.kill()
-    assert dev.returncode == 130
+    assert dev.returncode == 0  # the way dev is meant to end: make reports no error
     assert out.strip().endswith("stopped")
     assert not (tmp_path / ".telemetry").exists()  # an empty home got telemetry off
     with socket.socket() as sock:

@@ -19,10 +19,11 @@ def tiny() -> None:
     nothing()
 
 
-def test_a_fresh_dagster_home_is_created_with_telemetry_off(tmp_path, capsys):
+def test_a_fresh_dagster_home_is_created_with_telemetry_and_the_ui_pop_up_off(tmp_path, capsys):
     home = tmp_path / "fresh" / "dagster"
     with open_instance(str(home)) as instance:
         assert not instance.telemetry_enabled
+        assert not instance.nux_enabled
         assert tiny.execute_in_process(instance=instance).success
 
     assert (home / "dagster.yaml").read_text() == MINIMAL_CONFIG
@@ -37,6 +38,7 @@ def test_an_operators_dagster_yaml_is_left_alone_and_its_telemetry_choice_kept(t
     (silent / "dagster.yaml").write_text("run_queue:\n  max_concurrent_runs: 2\n")
     with open_instance(silent) as instance:
         assert not instance.telemetry_enabled  # unset: off
+        assert not instance.nux_enabled
     assert (silent / "dagster.yaml").read_text() == "run_queue:\n  max_concurrent_runs: 2\n"
 
     chosen = tmp_path / "chosen"

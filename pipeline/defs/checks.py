@@ -7,12 +7,13 @@ views and exports) in the same run.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
 import duckdb
 import polars as pl
 
+from pipeline import clock
 from pipeline.defs.metadata import preview
 from pipeline.defs.resources import PipelineRuntime
 from pipeline.usage_load import month_end
@@ -37,7 +38,7 @@ def latest_partition_is_fresh(context: dg.AssetCheckExecutionContext) -> dg.Asse
     runtime: PipelineRuntime = context.resources.runtime
     with runtime.warehouse.read() as con:
         latest = latest_covered_date(con)
-    oldest_fresh = datetime.now(UTC).date() - timedelta(days=FRESHNESS_LAG_DAYS)
+    oldest_fresh = clock.today() - timedelta(days=FRESHNESS_LAG_DAYS)
     return dg.AssetCheckResult(
         passed=latest is not None and latest >= oldest_fresh,
         severity=dg.AssetCheckSeverity.WARN,

@@ -4,12 +4,13 @@ and the partner's own prepaid balance, snapshotted on every run."""
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import dagster as dg
 import polars as pl
 
+from pipeline import clock
 from pipeline.defs.metadata import api_effort, preview
 from pipeline.defs.pools import WAREHOUSE_POOL
 from pipeline.defs.resources import PipelineRuntime
@@ -101,7 +102,7 @@ def listing_asset(listing: Listing) -> dg.AssetsDefinition:
         # A listing whose pages repeat or fall short was refused by the client already; what is
         # left to doubt is a whole listing that is suddenly much shorter than the last one.
         items, stats = run_async(_call_api(runtime, listing.fetch))
-        observed_at = datetime.now(UTC)
+        observed_at = clock.now()
         frame = listing.to_frame(items, observed_at)
         held = _held_ids(runtime.warehouse, listing.name)
         settings = runtime.settings

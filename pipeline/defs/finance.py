@@ -39,6 +39,7 @@ def finance_inputs(context: dg.AssetExecutionContext) -> Iterator[dg.Materialize
         settings.markups_path,
         default_markup_pct=settings.default_markup_pct,
         low_balance_days=settings.low_balance_days,
+        pricing_path=settings.pricing_path,
     )
     source = str(settings.markups_path) if settings.markups_path else "none (default markup only)"
     yield dg.MaterializeResult(

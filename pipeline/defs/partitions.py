@@ -6,13 +6,19 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from pipeline import clock
+
 PARTITION_RANGE_START = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END = "dagster/asset_partition_range_end"
 
 
 def daily_partitions(start: date) -> dg.DailyPartitionsDefinition:
-    # end_offset 0: the newest partition is yesterday, the last complete UTC day.
-    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone="UTC")
+    # The newest partition is yesterday, the last complete UTC day, by the pipeline's clock:
+    # Dagster counts from its own, so a pinned PIPELINE_TODAY shifts the end by as many days, in
+    # every process that builds these definitions (a step subprocess of `dagster job execute`).
+    return dg.DailyPartitionsDefinition(
+        start_date=start.isoformat(), timezone="UTC", end_offset=clock.days_ahead()
+    )
 
 
 def range_tags(start: date, end: date) -> dict[str, str]:

@@ -73,6 +73,9 @@ class PipelineRuntime(dg.ConfigurableResource):
         description="trailing days the daily schedule fetches again (estimates get revised)"
     )
     pipeline_markups: str | None = Field(None, description="CSV of per-client markups")
+    pipeline_pricing: str | None = Field(
+        None, description="CSV of rate cards, number fees and minimum commitments"
+    )
     pipeline_default_markup_pct: str = Field(
         description="markup (percent) of clients without a row in the markups file"
     )
@@ -80,6 +83,7 @@ class PipelineRuntime(dg.ConfigurableResource):
         description="a direct-paid client whose balance lasts fewer days is on the watch list"
     )
     pipeline_report_dir: str = Field(description="where `report` writes its HTML")
+    pipeline_run_report: bool = Field(description="a run's publish also writes the report")
     pipeline_channel_usage: bool = Field(description="also fetch each channel's usage")
     pipeline_batch_clients: int = Field(description="clients per committed batch of a run")
     pipeline_raw_dir: str = Field(description="where the raw responses are kept")

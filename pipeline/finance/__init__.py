@@ -1,7 +1,12 @@
-"""The finance inputs: per-client markups (PIPELINE_MARKUPS) and the finance settings, loaded
-into the warehouse on every run so that the SQL finance views can read them."""
+"""Finance: the inputs (markups, prices and settings) loaded into the warehouse on every run so
+that the SQL finance views can read them, and the month close that freezes statements."""
 
-from pipeline.finance.load import FinanceInputsResult, load_finance_inputs, refresh_finance_inputs
+from pipeline.finance.load import (
+    FinanceInputsResult,
+    finance_ready_warehouse,
+    load_finance_inputs,
+    refresh_finance_inputs,
+)
 from pipeline.finance.markups import Markup, MarkupsFileError, check_markup_pct, read_markups
 from pipeline.finance.months import month_label, parse_month
 
@@ -10,6 +15,7 @@ __all__ = [
     "Markup",
     "MarkupsFileError",
     "check_markup_pct",
+    "finance_ready_warehouse",
     "load_finance_inputs",
     "month_label",
     "parse_month",

@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import httpx
 from tenacity import RetryCallState
+
+from pipeline import clock
 
 from .auth import auth_for
 from .config import ApiConfig
@@ -100,7 +102,7 @@ class PartnerApiClient:
         """The partner's prepaid balance (one record per top-up currency), as received."""
         path = f"{self._partner_path}/balance"
         response = await self._get_response(PARTNER_BALANCE_ENDPOINT, path, {})
-        return PartnerBalance(content=response.content, fetched_at=datetime.now(UTC))
+        return PartnerBalance(content=response.content, fetched_at=clock.now())
 
     async def fetch_balance_window(
         self,
@@ -159,7 +161,7 @@ class PartnerApiClient:
             end=request.end,
             granularity=request.granularity,
             content=response.content,
-            fetched_at=datetime.now(UTC),
+            fetched_at=clock.now(),
             app_id=request.app_id,
         )
 

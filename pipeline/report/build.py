@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
+from pipeline import clock
+from pipeline.atomic_files import write_atomically
 from pipeline.report.data import latest_ended_month, month_status, report_data
 from pipeline.report.page import render_page
 from pipeline.report.workbook import write_statement
-from pipeline.settings import SettingsError
 from pipeline.warehouse import Warehouse, WarehouseError
 
 
@@ -38,7 +36,7 @@ def build_report(
 ) -> ReportFiles:
     """Write `usage-report-YYYY-MM.html` and `statement-YYYY-MM.xlsx` for `month` (default: the
     latest calendar month that has ended and has a fetched day) and return their paths."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with wh.read() as con:
         month = month or latest_ended_month(con, now.date())
         if month is None:
@@ -55,8 +53,9 @@ def build_report(
     html = report_dir / f"usage-report-{month:%Y-%m}.html"
     statement = report_dir / f"statement-{month:%Y-%m}.xlsx"
     page = render_page(data, now, wh.label())
-    _write_atomically(html, lambda path: path.write_text(page, encoding="utf-8"))
-    _write_atomically(statement, lambda path: write_statement(path, month, data.statement))
+    where = f"PIPELINE_REPORT_DIR={report_dir}"
+    write_atomically(html, lambda path: path.write_text(page, encoding="utf-8"), where)
+    write_atomically(statement, lambda path: write_statement(path, month, data.statement), where)
     return ReportFiles(
         month=month,
         html=html,
@@ -64,19 +63,3 @@ def build_report(
         month_complete=data.status.complete,
         currencies=[s.currency for s in data.sections],
     )
-
-
-def _write_atomically(target: Path, write: Callable[[Path], object]) -> None:
-    """Write beside the target, then rename: a reader never opens half a report."""
-    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write(staging)
-        os.replace(staging, target)
-    except OSError as error:
-        raise SettingsError(
-            f"PIPELINE_REPORT_DIR={target.parent}: cannot write {target.name} "
-            f"({error.strerror or error}); choose a writable folder"
-        ) from None
-    finally:
-        staging.unlink(missing_ok=True)

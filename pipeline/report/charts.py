@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -49,6 +50,9 @@ WIDE, LEFT, RIGHT = 13.2, 7.2, 5.8
 # Any keys: matplotlib types rc keys as string literals, which a dict of settings never infers.
 STYLE: dict[Any, object] = {
     "svg.fonttype": "none",
+    # Labels are client names, which clients choose: "$x^2$" must not be drawn as mathtext
+    # (nor "$\\frac$" stop the report), so no text is read as math.
+    "text.parse_math": False,
     "font.family": "sans-serif",
     "font.size": 9,
     "axes.spines.top": False,
@@ -79,7 +83,11 @@ def _figure(chart_id: str, size: tuple[float, float]) -> Iterator[Figure]:
 
 def _svg(figure: Figure, title: str) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    with warnings.catch_warnings():
+        # Text stays text, drawn by the reader's browser with its own fonts: a glyph missing
+        # from matplotlib's font (a client's name in any script) only blurs its layout guess.
+        warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from font", UserWarning)
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = _METADATA.sub("", _PROLOG.sub("", buffer.getvalue()))
     text = _SIZE.sub("", _NAMESPACE.sub("", text))
     return text.replace("<svg", f'<svg role="img" aria-label="{title}"', 1).strip()

@@ -3,10 +3,14 @@
 Amounts are written as numbers (Excel holds doubles; 2-decimal formatting) straight from the
 view's exact decimals; each total is a SUM formula whose cached value is the exact Decimal sum,
 so a reader that does not recalculate (or a check with openpyxl) sees the right figure too.
+Those totals are the only formulas: every text cell is written as a string (a client names
+itself, and `write` would turn `=...` into a formula and `http://...` into a link), through
+`inert_text`, so the sheet stays safe when saved again as CSV.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -17,6 +21,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from pipeline.cell_text import inert_text
 from pipeline.finance.months import month_label
 from pipeline.report.data import Row
 
@@ -40,15 +45,22 @@ HEADER_ROW = 3
 
 def write_statement(path: Path, month: date, statement: list[Row]) -> None:
     """Write the workbook at `path` (the caller makes that atomic)."""
-    workbook = xlsxwriter.Workbook(str(path))
+    # Built in memory and written in one go, so a full disk is the caller's plain OSError (in
+    # a file, xlsxwriter would wrap it, and its half-written zip complain at exit). A `write` of
+    # a string slipped in later still makes neither a formula nor a link.
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     workbook.set_properties({"title": f"Statement {month_label(month)}"})
     currencies = sorted({row["currency"] for row in statement})
     for currency in currencies:
         _sheet(workbook, month, currency, [r for r in statement if r["currency"] == currency])
     if not currencies:
         sheet = workbook.add_worksheet("Statement")
-        sheet.write(0, 0, f"No usage in {month_label(month)}.")
+        sheet.write_string(0, 0, f"No usage in {month_label(month)}.")
     workbook.close()
+    path.write_bytes(buffer.getvalue())
 
 
 def _sheet(workbook: Workbook, month: date, currency: str, rows: list[Row]) -> None:
@@ -63,16 +75,16 @@ def _sheet(workbook: Workbook, month: date, currency: str, rows: list[Row]) -> N
         for _, name, fmt, summed in COLUMNS
         if summed and fmt
     }
-    sheet.write(
+    sheet.write_string(
         0,
         0,
         f"Statement {month_label(month)} ({currency})",
         workbook.add_format({"bold": True, "font_size": 14}),
     )
     partial = [r["client_id"] for r in rows if not r["month_complete"]]
-    sheet.write(1, 0, _completeness(partial, len(rows)))
+    sheet.write_string(1, 0, _completeness(partial, len(rows)))
     for col, ((header, *_), width) in enumerate(zip(COLUMNS, WIDTHS, strict=True)):
-        sheet.write(HEADER_ROW, col, header, bold)
+        sheet.write_string(HEADER_ROW, col, header, bold)
         sheet.set_column(col, col, width)
     for i, row in enumerate(rows, start=HEADER_ROW + 1):
         for col, (_, name, _, _) in enumerate(COLUMNS):
@@ -92,18 +104,18 @@ def _completeness(partial: list[str], clients: int) -> str:
 
 
 def _write_value(sheet: Worksheet, row: int, col: int, value: object, fmt: object) -> None:
-    if isinstance(value, Decimal):
-        sheet.write_number(row, col, float(value), fmt)
-    elif isinstance(value, bool):
+    if isinstance(value, bool):
         sheet.write_boolean(row, col, value)
+    elif isinstance(value, Decimal | int):
+        sheet.write_number(row, col, float(value), fmt)
     elif value is None:
         sheet.write_blank(row, col, None)
     else:
-        sheet.write(row, col, value, fmt)
+        sheet.write_string(row, col, inert_text(str(value)), fmt)
 
 
 def _total_row(sheet: Worksheet, at: int, rows: list[Row], totals: dict, bold: object) -> None:
-    sheet.write(at, 0, "Total", bold)
+    sheet.write_string(at, 0, "Total", bold)
     for col, (_, name, _, summed) in enumerate(COLUMNS):
         if not summed:
             continue

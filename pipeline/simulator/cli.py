@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from pipeline.partner_api.config import parse_rate
@@ -85,6 +86,14 @@ def _parser() -> argparse.ArgumentParser:
         help="usage from this many days ago up to yesterday, UTC (default %(default)s)",
     )
     add(
+        "--today",
+        type=date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the simulator's today, UTC: usage reaches the day before (default: the real date; "
+        "give a pipeline the same date in PIPELINE_TODAY)",
+    )
+    add(
         "--rate",
         default="5/30",
         help="balance requests per client: N/SECONDS, or off (default %(default)s)",
@@ -154,6 +163,7 @@ def _options(args: argparse.Namespace, env: Mapping[str, str | None]) -> Simulat
         clients=args.clients,
         max_channels_per_client=args.channels_per_client,
         history_days=args.history_days,
+        today=args.today,
         balance_rate=_rate(args.rate),
         retry_after=args.retry_after,
         max_page_size=args.max_page_size,

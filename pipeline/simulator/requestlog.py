@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +17,7 @@ _CLIENT_IN_PATH = re.compile(r"/clients/([^/]+)")
 class RequestRecord:
     method: str
     path: str
+    query: dict[str, str]  # the query string's parameters (the last value of a repeated one)
     client_id: str | None  # the client in the path, if any
     status: int  # for a dropped connection: the status that was announced before the drop
     fault: str | None  # the injected fault kind, None when the request was served normally
@@ -74,6 +76,7 @@ class RequestLogMiddleware:
                 RequestRecord(
                     scope["method"],
                     scope["path"],
+                    dict(parse_qsl(scope["query_string"].decode("latin-1"))),
                     match.group(1) if match else None,
                     status,
                     state.get("fault"),

@@ -96,6 +96,13 @@ class Simulator:
         in, and recent estimates become final, as on the real API when time passes."""
         self._runtime.world.today = today
 
+    def rename_client(self, client_id: str, name: str) -> None:
+        """Gives the client a new name, as a client does by typing one in its hub (anything at
+        all): the next listings carry it."""
+        client = self._runtime.client(client_id)
+        client.name = name
+        client.modified_at = self._runtime.world.clock()
+
     def client_currency(self, client_id: str) -> str:
         """The ISO currency (upper case) the client is billed in."""
         return self._runtime.client(client_id).currency

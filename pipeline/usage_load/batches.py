@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import polars as pl
 
+from pipeline import clock
 from pipeline.interrupts import run_async
 from pipeline.partner_api import (
     ApiConfig,
@@ -86,8 +87,7 @@ def fetch_usage_in_batches(
 ) -> UsageRun:
     """Fetch every client's usage of [start, end] and commit it batch by batch. The load is
     marked finished only when every client was loaded."""
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    requests = usage_requests(start, end, api_config.window_days, yesterday)
+    requests = usage_requests(start, end, api_config.window_days, clock.yesterday())
     months = months_of(requests)
     channel_usage = settings.channel_usage
     listing = _channel_listing(wh) if channel_usage else None
@@ -188,7 +188,7 @@ def _usage_tables(
     return {
         "usage_daily": frames.usage.daily,
         "usage_by_category": frames.usage.by_category,
-        "usage_coverage": coverage_frame(loaded, start, end, datetime.now(UTC)),
+        "usage_coverage": coverage_frame(loaded, start, end, clock.now()),
         "balance_snapshots": frames.snapshots,
     }
 
@@ -213,11 +213,11 @@ def replay_in_batches(
     run = UsageRun(sorted(set(logged["client_id"].to_list())))
     load = UsageLoad.open(wh, "replay", start, end, resume=resume)
     for batch in _batches(_not_saved(load, wh, run), settings.batch_clients):
-        fetches = logged.filter(pl.col("client_id").is_in(batch))
-        answers = _answers(fetches, landing.bodies(fetches))
-        frames = batch_frames(answers)
+        fetches, unreadable = landing.read_back(logged.filter(pl.col("client_id").is_in(batch)))
+        frames = batch_frames(_answers(fetches))
+        run.failures |= unreadable
         run.failures |= {cid: str(error) for cid, error in frames.failures.items()}
-        loaded = [cid for cid in batch if cid not in frames.failures]
+        loaded = [cid for cid in batch if cid not in run.failures]
         tables = _usage_tables(frames, loaded, start, end)
         tables["usage_coverage"] = _replayed_days(fetches, loaded, start, end)
         tables = {name: _within(frame, start, end) for name, frame in tables.items()}
@@ -228,8 +228,8 @@ def replay_in_batches(
     return run
 
 
-def _answers(fetches: pl.DataFrame, bodies: pl.DataFrame) -> list[BalanceWindow]:
-    joined = fetches.join(bodies, on="body_sha256", how="left")
+def _answers(fetches: pl.DataFrame) -> list[BalanceWindow]:
+    """The logged answers (fetch-log rows with their verified `body`) as the API gave them."""
     return [
         BalanceWindow(
             client_id=row["client_id"],
@@ -239,7 +239,7 @@ def _answers(fetches: pl.DataFrame, bodies: pl.DataFrame) -> list[BalanceWindow]
             content=row["body"],
             fetched_at=row["fetched_at"],
         )
-        for row in joined.iter_rows(named=True)
+        for row in fetches.iter_rows(named=True)
     ]
 
 

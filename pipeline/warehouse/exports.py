@@ -10,7 +10,9 @@ removes it and any debris of killed exports. Data comes from the published wareh
 read-only connection: no warehouse lock, no waiting on a writer.
 """
 
+import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -28,6 +30,7 @@ from pipeline.warehouse.store import Warehouse, affected_rows, fsync_path
 
 # Tables analysts read, exported when the warehouse has them (older files may lack newer tables).
 # Not raw_balance_*: the kept API bodies are for replays, not for BI.
+_WRAPPED_MESSAGE = re.compile(r'"exception_message":"((?:[^"\\]|\\.)*)"')
 PARTITIONED_TABLES = (
     "usage_daily",
     "usage_by_category",
@@ -299,4 +302,9 @@ def _export_root(path: Path) -> Path:
 
 def _cannot_write(root: Path, error: OSError | duckdb.Error) -> WarehouseError:
     first_line = (str(error) or type(error).__name__).splitlines()[0]
+    # DuckDB wraps a failed file write (a full disk, say) in a JSON object; its message names
+    # the file and the reason, which is all the operator needs.
+    wrapped = _WRAPPED_MESSAGE.search(first_line)
+    if wrapped:
+        first_line = json.loads(f'"{wrapped[1]}"')
     return WarehouseError(f"cannot write the export under {root}: {first_line}")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 
+from pipeline import clock
 from pipeline.definitions import build_definitions
 from pipeline.refresh import RefreshOutcome, execute_refresh
 from pipeline.simulator import SimulatorOptions
 
-YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
+# The suite's yesterday: tests/conftest.py pins the pipeline's clock before any test module loads.
+YESTERDAY = clock.yesterday()
 
 
 @dataclass
@@ -42,17 +44,28 @@ def stack_env(sim: object, tmp: Path, **extra: str) -> dict[str, str]:
         "D360_BASE_URL": sim.base_url,
         "D360_PARTNER_ID": sim.partner_id,
         "D360_API_KEY": sim.api_key,
+        clock.TODAY_VARIABLE: clock.today().isoformat(),  # a subprocess sees the suite's today
         "PIPELINE_WAREHOUSE": str(tmp / "warehouse.sqlite"),
         "PIPELINE_EXPORT_DIR": str(tmp / "export"),
         "PIPELINE_REPORT_DIR": str(tmp / "reports"),
         "PIPELINE_START_DATE": (YESTERDAY - timedelta(days=400)).isoformat(),
         "PIPELINE_WINDOW_DAYS": "10",
         "D360_BALANCE_RATE": "5/2",
+        # The report's charts, a CPU-second per refresh, are drawn where they are the subject
+        # (tests/report, test_any_date.py), not in every refresh of the suite.
+        "PIPELINE_RUN_REPORT": "off",
         **extra,
     }
 
 
 def small_options(**overrides: object) -> SimulatorOptions:
-    """Eight clients, a short history and a 2-second rate window keep every test fast."""
-    base = {"seed": 11, "clients": 8, "history_days": 400, "balance_rate": (5, 2.0)}
+    """Eight clients, a short history and a 2-second rate window keep every test fast; the
+    simulator's today is the suite's."""
+    base = {
+        "seed": 11,
+        "clients": 8,
+        "history_days": 400,
+        "balance_rate": (5, 2.0),
+        "today": clock.today(),
+    }
     return SimulatorOptions(**{**base, **overrides})

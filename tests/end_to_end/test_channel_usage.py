@@ -3,12 +3,14 @@ simulator's own per-channel rows."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from dates import month_ends_within
 from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 
 from pipeline.simulator import Faults, run_simulator
@@ -140,13 +142,18 @@ def test_a_channel_missing_from_the_listing_is_kept_as_unattributed(tmp_path: Pa
     assert any("channel_usage_is_attributed" in w for w in outcome.warnings)  # ...shown
 
 
-def test_channel_requests_share_the_clients_limit_without_a_429(tmp_path: Path) -> None:
+def test_channel_requests_share_the_clients_limit_without_a_429(tmp_path: Path, today) -> None:
     # the documented 5 per 30 s, made 5 per 2 s to stay quick: same proportions
     with run_simulator(small_options(clients=4, balance_rate=(5, 2.0))) as sim:
         stack = Stack(sim, stack_env(sim, tmp_path, PIPELINE_CHANNEL_USAGE="on"), tmp_path)
-        assert stack.refresh(YESTERDAY - timedelta(days=9), YESTERDAY).success
+        start, yesterday = today - timedelta(days=10), today - timedelta(days=1)
+        assert stack.refresh(start, yesterday).success
         balance = [r for r in sim.requests if r.path.endswith("/info/balance")]
     channels = sum(len(sim.channel_app_ids(c)) for c in sim.client_ids())
     assert [r.status for r in balance if r.status != 200] == []
-    # one request per client (10 days, 10-day windows) and one per channel per window
-    assert len(balance) == len(sim.client_ids()) + channels
+    by_granularity = Counter(r.query["granularity"] for r in balance)
+    # one request per client (10 days, 10-day windows) and one per channel per window...
+    assert by_granularity["day"] == len(sim.client_ids()) + channels
+    # ...and, in the first days of a month, the month just ended's figure once per client
+    assert by_granularity["month"] == len(sim.client_ids()) * month_ends_within(start, yesterday)
+    assert set(by_granularity) <= {"day", "month"}

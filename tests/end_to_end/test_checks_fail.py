@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import dagster as dg
@@ -254,9 +254,9 @@ def test_a_month_revised_after_it_was_loaded_fails_months_reconcile(story: Story
     assert run.line(MONTHS) not in run.outcome.problems
 
 
-def test_a_stale_warehouse_fails_the_freshness_check(story: Story) -> None:
+def test_a_stale_warehouse_fails_the_freshness_check(story: Story, today: date) -> None:
     run = story.second
-    oldest_fresh = datetime.now(UTC).date() - timedelta(days=FRESHNESS_LAG_DAYS)
+    oldest_fresh = today - timedelta(days=FRESHNESS_LAG_DAYS)
     assert run.metadata(FRESHNESS) == {
         "latest_day": str(L),
         "oldest_fresh_day": oldest_fresh.isoformat(),

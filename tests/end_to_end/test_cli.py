@@ -13,6 +13,7 @@ import pytest
 from end_to_end.expected import count_rows
 from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 
+from pipeline import clock
 from pipeline.simulator import Simulator, run_simulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,8 +49,14 @@ def balance_requests(sim: Simulator) -> int:
 def pipeline_cli(
     *args: str, env: dict[str, str], cwd: Path, probe: bool = False
 ) -> subprocess.CompletedProcess:
-    # A clean environment: only what the test gives, so the developer's own .env cannot leak in.
-    base = {"PATH": os.environ["PATH"], "HOME": str(cwd), "DAGSTER_HOME": str(cwd)}
+    # A clean environment: only what the test gives, so the developer's own .env cannot leak in,
+    # and the suite's today.
+    base = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(cwd),
+        "DAGSTER_HOME": str(cwd),
+        clock.TODAY_VARIABLE: clock.today().isoformat(),
+    }
     command = ["-c", WITH_IMPORT_PROBE] if probe else ["-m", "pipeline"]
     return subprocess.run(
         [sys.executable, *command, *args],

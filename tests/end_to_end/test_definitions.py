@@ -75,6 +75,15 @@ def test_the_staged_jobs_split_the_same_assets_and_only_usage_is_ranged() -> Non
     assert staged[1] == {"usage_daily", "usage_by_category"}
 
 
+def test_with_the_run_report_off_no_job_draws_the_report_but_it_stays_an_asset() -> None:
+    defs = build_definitions({"PIPELINE_START_DATE": "2024-01-01", "PIPELINE_RUN_REPORT": "off"})
+    for job in (REFRESH_JOB, *STAGED_JOBS):
+        keys = defs.resolve_job_def(job).asset_layer.executable_asset_keys
+        assert dg.AssetKey("finance_report") not in keys
+        assert job != "publish" or dg.AssetKey("parquet_exports") in keys
+    assert defs.resolve_assets_def("finance_report").key == dg.AssetKey("finance_report")
+
+
 @pytest.mark.parametrize(
     ("refetch", "start_date", "expected_start"),
     [

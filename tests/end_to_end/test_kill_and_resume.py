@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -29,6 +29,7 @@ import duckdb
 import pytest
 from end_to_end.stack import YESTERDAY, Stack, stack_env
 
+from pipeline import clock
 from pipeline.simulator import SimulatorOptions, run_simulator
 from pipeline.warehouse import Warehouse
 
@@ -60,7 +61,12 @@ def sim() -> Iterator[object]:
     # No rate limit and a little latency: fetching 20 clients takes a couple of seconds, long
     # enough to kill a run in the middle of it.
     options = SimulatorOptions(
-        seed=8, clients=CLIENTS, history_days=120, balance_rate=None, latency_seconds=0.02
+        seed=8,
+        clients=CLIENTS,
+        history_days=120,
+        balance_rate=None,
+        latency_seconds=0.02,
+        today=clock.today(),
     )
     with run_simulator(options) as simulator:
         yield simulator
@@ -100,7 +106,7 @@ class Run:
 
     sim: object
     first_request: int
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_at: datetime = field(default_factory=clock.now)
     last_request: int | None = None  # set when the run is over
     lines: list[str] = field(default_factory=list)  # stderr, as it comes
     stdout: list[str] = field(default_factory=list)
@@ -368,7 +374,7 @@ def test_killed_runs_lose_at_most_their_batch_in_flight_and_resume_to_a_clean_ru
     outcome = Stack(sim, env, folder).refresh(START, END)
     assert outcome.success, outcome.problems
     assert tables_of(warehouse) == clean.tables
-    since = datetime.now(UTC)
+    since = clock.now()  # the pipeline stamps its rows by its clock (pinned in the suite)
     per_client = clean.balance_requests // CLIENTS
     per_batch = per_client * BATCH
 

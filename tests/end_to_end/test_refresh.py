@@ -11,6 +11,7 @@ from decimal import Decimal
 import dagster as dg
 import polars as pl
 import pytest
+from dates import month_ends_within
 from end_to_end.expected import count_rows, expected_usage, warehouse_usage
 from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
 
@@ -24,7 +25,7 @@ START = YESTERDAY - timedelta(days=34)
 # one MONTH-granularity request per calendar month that ended inside the range (a month is longer
 # than the 10-day window, so each month is a request of its own).
 DAYS = [START + timedelta(days=i) for i in range((YESTERDAY - START).days + 1)]
-MONTHS_ENDED = sum((day + timedelta(days=1)).day == 1 for day in DAYS)
+MONTHS_ENDED = month_ends_within(START, YESTERDAY)
 REQUESTS_PER_CLIENT = 4 + MONTHS_ENDED
 
 

@@ -4,13 +4,13 @@ else refused in one line."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import polars as pl
 import pytest
 from scripted_api import api_error, scripted_api
 
+from pipeline import clock
 from pipeline.partner_api import ApiConfig, NotFoundError, PartnerApiClient, Secret
 from pipeline.transform import PartnerBalanceFormatError, partner_balance_frame
 
@@ -32,12 +32,12 @@ def fetch_frame(config: ApiConfig):
 def test_both_shapes_give_one_exact_row_per_currency(currencies, shape):
     forced = {"partner_balance_shape": "list"} if shape is list and len(currencies) == 1 else {}
     with simulator(partner_currencies=currencies, **forced) as sim:
-        before = datetime.now(UTC)
+        before = clock.now()  # the client stamps answers by the pipeline's clock
         answer, frame = fetch_frame(config_for(sim))
         truth = sim.partner_balances()
 
     assert isinstance(json.loads(answer.content), shape)
-    assert before <= answer.fetched_at <= datetime.now(UTC)
+    assert before <= answer.fetched_at <= clock.now()
     assert frame.schema["total"] == pl.Decimal(38, 10)
     rows = {(r["currency"], r["total"]) for r in frame.iter_rows(named=True)}
     assert rows == set(truth.items()) and len(truth) == len(currencies)

@@ -34,9 +34,9 @@ def revised(wh: Warehouse) -> tuple[int, int]:
 def test_as_of_a_snapshot_reads_the_figures_before_their_revision(wh, capsys):
     first, second = revised(wh)
     sql = "select total_price from usage_daily"
-    assert run_query(sql, wh, 10, Snapshot(version=first)) == 0
+    assert run_query(sql, wh, 10, snapshot=Snapshot(version=first)) == 0
     assert "1.5" in capsys.readouterr().out
-    assert run_query(sql, wh, 10, Snapshot(version=second)) == 0
+    assert run_query(sql, wh, 10, snapshot=Snapshot(version=second)) == 0
     assert "2.25" in capsys.readouterr().out
 
 
@@ -74,7 +74,7 @@ def test_as_of_a_timestamp_through_the_cli(wh, tmp_path):
 def test_a_snapshot_the_lake_never_had_is_one_line(wh, snapshot):
     revised(wh)
     with pytest.raises(WarehouseError, match="cannot open the warehouse") as refused:
-        run_query("select 1", wh, 10, snapshot)
+        run_query("select 1", wh, 10, snapshot=snapshot)
     assert "\n" not in str(refused.value)
 
 

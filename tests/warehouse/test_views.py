@@ -41,6 +41,11 @@ VIEWS = {
     "client_month_coverage",
     "month_coverage",
     "finance_settings_in_force",
+    # the month close (tests/finance/test_close.py)
+    "billable_usage_monthly",
+    "statement_draft_lines",
+    "open_adjustments",
+    "statement_lines_by_month",
 }
 
 
@@ -90,15 +95,26 @@ def test_views_are_created_after_the_views_they_read():
     assert order.index("a_base") < order.index("b_totals")
 
 
-def test_monthly_usage_is_per_client_month_and_currency(loaded):
+def test_monthly_usage_is_per_client_month_and_currency_oldest_month_first(loaded):
+    # Two days fetched of March and of April: neither month is complete.
     assert query(
         loaded,
-        "SELECT client_id, month, currency, days_with_usage, total_price "
-        "FROM usage_monthly_by_client ORDER BY ALL",
+        "SELECT client_id, month, currency, days_with_usage, total_price, month_complete "
+        "FROM usage_monthly_by_client",
     ) == [
-        ("eu", date(2024, 3, 1), "EUR", 1, Decimal("1.10")),
-        ("eu", date(2024, 4, 1), "EUR", 1, Decimal("2.20")),
-        ("us", date(2024, 3, 1), "USD", 2, Decimal("10.5000000001")),
+        ("eu", date(2024, 3, 1), "EUR", 1, Decimal("1.10"), False),
+        ("us", date(2024, 3, 1), "USD", 2, Decimal("10.5000000001"), False),
+        ("eu", date(2024, 4, 1), "EUR", 1, Decimal("2.20"), False),
+    ]
+
+
+def test_a_month_fetched_for_every_day_is_complete_in_the_monthly_usage(wh):
+    load_clients(wh, frame(CLIENTS, [client("eu")]), T0)
+    march = [M1.replace(day=1) + timedelta(days=i) for i in range(31)]
+    load_usage(wh, **usage_load(["eu"], march[0], march[-1], [day("eu", march[4], "3.00")]))
+    create_views(wh)
+    assert query(wh, "SELECT month, total_price, month_complete FROM usage_monthly_by_client") == [
+        (date(2024, 3, 1), Decimal("3.00"), True)
     ]
 
 
