@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from pipeline import clock
+from pipeline.connect import connect_sql
 from pipeline.refresh import run_refresh
 from pipeline.simulator import SimulatorOptions, run_simulator
 
@@ -71,15 +72,25 @@ def run_demo() -> int:
     if code == 0:
         # The folder started empty, so the publish run's report is the only one there.
         report = next((DEMO_DIR / "reports").glob("usage-report-*.html"), DEMO_DIR / "reports")
+        warehouse = (DEMO_DIR / "warehouse.sqlite").absolute()
+        attach = connect_sql({"PIPELINE_WAREHOUSE": str(warehouse)})
         print(
             NEXT_STEPS.format(
                 warehouse=DEMO_DIR / "warehouse.sqlite",
                 export=DEMO_DIR / "export",
                 report=report,
                 reports=DEMO_DIR / "reports",
+                attach="\n".join(f"  {line}" for line in attach.splitlines()[1:]),
+                one_liner=duckdb_one_liner(attach),
             )
         )
     return code
+
+
+def duckdb_one_liner(attach: str) -> str:
+    """The DuckDB CLI command that runs the attach statements, then a first query."""
+    statements = " ".join(line for line in attach.splitlines() if not line.startswith("--"))
+    return f'duckdb -c "{statements} FROM usage_monthly_by_client LIMIT 10;"'
 
 
 NEXT_STEPS = """
@@ -91,6 +102,10 @@ Finance report (opens offline in any browser): {report}
 Query it (read-only, so it never blocks the pipeline):
   .venv/bin/python -m pipeline query --warehouse {warehouse} \\
       "select * from usage_monthly_by_client order by month desc, total_price desc limit 10"
+From your own DuckDB 1.5 client (`python -m pipeline connect-sql` prints this for any warehouse):
+{attach}
+or in one line with the DuckDB CLI:
+  {one_liner}
 Open the Dagster UI on this warehouse, with a simulator behind it (Ctrl-C stops both):
   make dev                                      # then http://127.0.0.1:3000
 """

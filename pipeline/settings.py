@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import annotated_types
@@ -54,9 +54,16 @@ from pipeline.partner_api.config import (
     MAX_WINDOW_DAYS,
     parse_rate,
 )
-from pipeline.warehouse import ObjectStorage, Warehouse
-from pipeline.warehouse.store import POSTGRES_PREFIX, S3_PREFIX
 
+if TYPE_CHECKING:
+    from pipeline.warehouse import Warehouse
+
+# The forms of PIPELINE_WAREHOUSE and PIPELINE_DATA_PATH that are not local paths, as
+# pipeline.warehouse.store reads them. Not imported from there: the warehouse package loads polars,
+# and the simulator, which reads these settings too, must not (polars' threads keep a process
+# waiting on an event from seeing Ctrl-C).
+POSTGRES_PREFIX = "postgres:"
+S3_PREFIX = "s3://"
 DOTENV = ".env"
 """The one `.env` read, relative to the working directory."""
 DEFAULT_WAREHOUSE = "data/warehouse.sqlite"
@@ -325,6 +332,7 @@ class Settings(BaseSettings):
 
     def lake(self, run_id: str | None = None) -> Warehouse:
         """The warehouse these settings configure; its commits tagged with `run_id`, if given."""
+        from pipeline.warehouse import ObjectStorage, Warehouse
 
         def reveal(secret: SecretStr | None) -> str | None:
             return secret.get_secret_value() if secret is not None else None

@@ -301,7 +301,8 @@ def _export_root(path: Path) -> Path:
 
 
 def _cannot_write(root: Path, error: OSError | duckdb.Error) -> WarehouseError:
-    first_line = (str(error) or type(error).__name__).splitlines()[0]
+    # DuckDB 1.5 starts the message with its kind ("IO Error: "), which tells the operator nothing.
+    first_line = (str(error) or type(error).__name__).splitlines()[0].removeprefix("IO Error: ")
     # DuckDB wraps a failed file write (a full disk, say) in a JSON object; its message names
     # the file and the reason, which is all the operator needs.
     wrapped = _WRAPPED_MESSAGE.search(first_line)

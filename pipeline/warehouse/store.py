@@ -29,7 +29,7 @@ from pipeline.warehouse.sql_text import quoted
 
 # Connections attach the lake under this name inside a private in-memory database, and select it.
 CATALOG = "warehouse"
-POSTGRES_PREFIX = "postgres:"
+POSTGRES_PREFIX = "postgres:"  # the same as pipeline.settings'
 S3_PREFIX = "s3://"
 COMMIT_AUTHOR = "pipeline"
 

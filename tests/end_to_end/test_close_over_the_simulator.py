@@ -8,7 +8,6 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 from dates import last_ended_month
 from end_to_end.expected import expected_usage
@@ -16,6 +15,7 @@ from end_to_end.stack import Stack, small_options, stack_env
 
 from pipeline.cli import main
 from pipeline.simulator import run_simulator
+from pipeline.warehouse import Warehouse
 
 MARKUP = Decimal("7.5")
 
@@ -49,7 +49,7 @@ def test_close_freezes_the_month_loaded_over_the_api(tmp_path: Path, today, monk
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for (client_id, _), cost in by_category.items():
         totals[client_id] += cents(cost * (1 + MARKUP / 100))
-    with duckdb.connect(env["PIPELINE_WAREHOUSE"], read_only=True) as con:
+    with Warehouse(env["PIPELINE_WAREHOUSE"]).read() as con:
         statements = con.execute(
             "SELECT statement_number, client_id, currency, total FROM statements ORDER BY 1"
         ).fetchall()

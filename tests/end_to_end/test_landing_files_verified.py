@@ -5,7 +5,6 @@ warehouse held is lost."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ import polars as pl
 import pytest
 from end_to_end.expected import warehouse_usage
 from end_to_end.stack import YESTERDAY, Stack, small_options, stack_env
+from lake_copies import copy_lake
 
 from pipeline.refresh import run_replay
 from pipeline.simulator import run_simulator
@@ -76,7 +76,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
 def test_a_damaged_landing_file_fails_its_client_in_one_line_and_loses_nothing(
     case, loaded, tmp_path, capsys
 ):
-    shutil.copytree(loaded.tmp, tmp_path, symlinks=True, dirs_exist_ok=True)
+    copy_lake(loaded.tmp, tmp_path)
     wh = Warehouse(tmp_path / "warehouse.sqlite")
     before = warehouse_usage(wh.path, START, YESTERDAY)
     victim = min(client for client, _ in before[0])  # a client with usage
