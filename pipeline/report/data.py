@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from pipeline.finance.months import next_month
+from pipeline.warehouse import rows
 
 Row = dict[str, Any]
 HISTORY_MONTHS = 13  # the month charts: a year back and the report's month
@@ -47,12 +48,6 @@ class ReportData:
     settings: Row
     sections: list[CurrencySection]
     statement: list[Row]
-
-
-def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
-    result = con.execute(sql, params or [])
-    names = [column[0] for column in result.description]
-    return [dict(zip(names, values, strict=True)) for values in result.fetchall()]
 
 
 def latest_ended_month(con: duckdb.DuckDBPyConnection, today: date) -> date | None:

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 from finance.book import Book, Category, Day, cents, days_between, query
+from pypdf import PdfReader
 
 from pipeline.finance import refresh_finance_inputs
 from pipeline.finance.close import CloseRefused, close_month
 from pipeline.finance.pricing import PricingFileError
+from pipeline.report.statement_pdf import write_statement_pdfs
 from pipeline.warehouse import Warehouse
 
 JULY, AUGUST, SEPTEMBER = date(2024, 7, 1), date(2024, 8, 1), date(2024, 9, 1)
@@ -358,3 +360,36 @@ def test_a_bad_pricing_file_is_one_line_naming_file_and_line(summer, line, probl
     message = str(refused.value)
     assert message.startswith(f"{pricing}:6: ") and problem in message and "\n" not in message
     assert query(wh, "SELECT * FROM rate_cards ORDER BY ALL") == before  # nothing half-applied
+
+
+def pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_each_statement_is_a_pdf_with_its_number_lines_and_total(summer, tmp_path) -> None:
+    _, wh, _ = summer
+    with wh.write() as con:  # a client names itself like a formula
+        con.execute(
+            "UPDATE clients SET name = '=HYPERLINK(\"http://x\",\"y\")' WHERE client_id = 'acme'"
+        )
+    result = close_month(wh, JULY, now=CLOSE_AT)
+    paths = write_statement_pdfs(wh, JULY, tmp_path / "pdf")
+
+    assert [p.name for p in paths] == [f"statement-{s.number}.pdf" for s in result.statements]
+    for statement, path in zip(result.statements, paths, strict=True):
+        text = pdf_text(path)
+        assert f"Statement {statement.number}" in text
+        assert "[partner name]" in text and "July 2024" in text
+        for _, label, amount in statement_lines(wh, statement.number):
+            assert f"{amount:,.2f}" in text and label in text
+        assert f"Total {statement.total:,.2f}" in text
+        assert "half away from zero" in text
+        fonts = PdfReader(path).pages[0]["/Resources"]["/Font"]
+        descriptors = [
+            font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            for font in fonts.values()
+        ]
+        assert all("/FontFile2" in d for d in descriptors)  # embedded: the same without fonts
+    assert "'=HYPERLINK(" in pdf_text(paths[0])  # inert, as in every document
+    first = [p.read_bytes() for p in paths]
+    assert [p.read_bytes() for p in write_statement_pdfs(wh, JULY, tmp_path / "pdf")] == first
