@@ -206,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_report(read_environment(), args.month)
         if args.command == "close":
-            from pipeline.finance.close import run_close
+            from pipeline.report.command import run_close
             from pipeline.settings import pipeline_settings
 
             return run_close(pipeline_settings(read_environment()), args.month, args.force)

@@ -24,7 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 def run_dev(port: int = 3000) -> int:
     yesterday = clock.yesterday()
     with run_simulator(demo_simulator_options()) as sim:
-        env = demo_environment(sim.base_url, sim.partner_id, sim.api_key, demo_first_day(yesterday))
+        env = demo_environment(sim, demo_first_day(yesterday))
         env.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
         # A broken home is one line here, and an empty one gets telemetry off, as for `run`.
         open_instance(env["DAGSTER_HOME"]).dispose()

@@ -24,10 +24,8 @@ from typing import Any
 import duckdb
 
 from pipeline import clock
-from pipeline.finance.load import finance_ready_warehouse
 from pipeline.finance.months import next_month
-from pipeline.settings import Settings
-from pipeline.warehouse import Warehouse, WarehouseError
+from pipeline.warehouse import Warehouse, WarehouseError, rows
 
 KIND_ORDER = ("usage", "number_fee", "minimum_commitment", "adjustment")
 _LINE_COLUMNS = (
@@ -83,7 +81,7 @@ def close_month(
             return CloseResult(month, issued, already_closed=True)
         if force_reason is None:
             _refuse_unless_ready(con, month)
-        drafts = _rows(
+        drafts = rows(
             con,
             "SELECT * FROM statement_draft_lines WHERE month = ? "
             "ORDER BY client_id, currency, category NULLS LAST, description",
@@ -94,7 +92,7 @@ def close_month(
                 f"nothing to close for {month:%Y-%m}: no client has usage, fees or a minimum "
                 "commitment that month"
             )
-        corrections = _rows(
+        corrections = rows(
             con,
             "SELECT * FROM open_adjustments WHERE month < ? "
             "ORDER BY corrects_statement_number, category",
@@ -243,22 +241,3 @@ def _last_number(con: duckdb.DuckDBPyConnection, year: int) -> int:
         [f"{year}-"],
     ).fetchone()
     return found[0] if found and found[0] is not None else 0
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    result = con.execute(sql, params)
-    names = [d[0] for d in result.description]
-    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-
-
-def run_close(settings: Settings, month: date, force_reason: str | None) -> int:
-    """`python -m pipeline close`: close the month and print its statements."""
-    result = close_month(finance_ready_warehouse(settings), month, force_reason=force_reason)
-    verb = "was already closed" if result.already_closed else "closed"
-    print(f"{month:%Y-%m} {verb}: {len(result.statements)} statements")
-    for statement in result.statements:
-        print(
-            f"  {statement.number}  {statement.client_id}  {statement.currency} "
-            f"{statement.total:,.2f}"
-        )
-    return 0

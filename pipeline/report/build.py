@@ -55,7 +55,11 @@ def build_report(
     page = render_page(data, now, wh.label())
     where = f"PIPELINE_REPORT_DIR={report_dir}"
     write_atomically(html, lambda path: path.write_text(page, encoding="utf-8"), where)
-    write_atomically(statement, lambda path: write_statement(path, month, data.statement), where)
+    write_atomically(
+        statement,
+        lambda path: write_statement(path, month, data.statement, data.closed_lines),
+        where,
+    )
     return ReportFiles(
         month=month,
         html=html,

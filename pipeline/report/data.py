@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from pipeline.finance.months import next_month
+from pipeline.warehouse import rows
 
 Row = dict[str, Any]
 HISTORY_MONTHS = 13  # the month charts: a year back and the report's month
@@ -38,6 +39,16 @@ class CurrencySection:
     low_balance: list[Row]
     spikes: list[Row]
     partner_balance: Row | None
+    statements: list[Row]  # the month's closed statements in this currency
+    open_adjustments: list[Row]  # corrections of closed statements not on a statement yet
+
+
+# Why billable can sit a cent under cost at 0% markup, where a finance reader sees the two.
+BILLABLE_ROUNDING = (
+    "Billable amounts are rounded to the cent per client and month, half away from zero, and "
+    "then added up, so a currency's billable total can differ from its cost by a few cents "
+    "even at 0% markup."
+)
 
 
 @dataclass(frozen=True)
@@ -47,12 +58,7 @@ class ReportData:
     settings: Row
     sections: list[CurrencySection]
     statement: list[Row]
-
-
-def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
-    result = con.execute(sql, params or [])
-    names = [column[0] for column in result.description]
-    return [dict(zip(names, values, strict=True)) for values in result.fetchall()]
+    closed_lines: list[Row]  # the lines of the month's closed statements, every currency
 
 
 def latest_ended_month(con: duckdb.DuckDBPyConnection, today: date) -> date | None:
@@ -94,6 +100,14 @@ def report_data(con: duckdb.DuckDBPyConnection, status: MonthStatus) -> ReportDa
             con,
             "SELECT * FROM client_monthly_statement WHERE month = ? "
             "ORDER BY currency, client_name, client_id",
+            [month],
+        ),
+        closed_lines=rows(
+            con,
+            "SELECT s.statement_number, s.client_id, s.client_name, s.currency, l.line_no, "
+            "l.kind, l.description, l.quantity, l.unit_price, l.amount "
+            "FROM statements AS s JOIN statement_lines AS l USING (statement_number) "
+            "WHERE s.month = ? ORDER BY s.statement_number, l.line_no",
             [month],
         ),
     )
@@ -166,6 +180,20 @@ def _section(con: duckdb.DuckDBPyConnection, month: date, currency: str) -> Curr
             "SELECT * FROM cost_spikes WHERE currency = ? AND month = ? "
             "ORDER BY usage_date, client_id LIMIT ?",
             [currency, month, LISTED_ROWS],
+        ),
+        statements=rows(
+            con,
+            "SELECT statement_number, client_id, client_name, subtotal, adjustments_total, total, "
+            "forced_reason FROM statements WHERE currency = ? AND month = ? "
+            "ORDER BY statement_number",
+            [currency, month],
+        ),
+        open_adjustments=rows(
+            con,
+            "SELECT a.*, c.name AS client_name FROM open_adjustments AS a "
+            "LEFT JOIN clients AS c USING (client_id) WHERE a.currency = ? "
+            "ORDER BY a.corrects_statement_number, a.category",
+            [currency],
         ),
         partner_balance=next(
             iter(rows(con, "SELECT * FROM partner_balance_watch WHERE currency = ?", [currency])),

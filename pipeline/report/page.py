@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 
 from pipeline.finance.months import month_label
-from pipeline.report.data import CurrencySection, ReportData, Row
+from pipeline.report.data import BILLABLE_ROUNDING, CurrencySection, ReportData, Row
 
 MISSING = "\u2013"  # an en dash where a figure is absent
 CSS = """
@@ -82,7 +82,8 @@ low balance: fewer than {data.settings["low_balance_days"]} days left</p>
 <nav>Currencies (never added together): {nav}</nav>
 </header>
 {body}
-<footer><p>Amounts are rounded to the cent for display; the statement workbook and the warehouse
+<footer><p>{escape(BILLABLE_ROUNDING)}</p>
+<p>Amounts are rounded to the cent for display; the statement workbook and the warehouse
 views keep the exact figures. Months are calendar months in UTC. Categories: each client-day
 counts in one cut (pricing categories, or the business/user-initiated pair before them).</p>
 </footer></body></html>
@@ -148,6 +149,7 @@ def _section(data: ReportData, s: CurrencySection) -> str:
 <div><h3>Not matching in {month}</h3>{_mismatches(s)}</div>
 <div><h3>Low balance (direct-paid clients)</h3>{_low_balance(s, data.settings)}</div>
 <div><h3>Cost spikes in {month}</h3>{_spikes(s)}</div>
+<div class="wide"><h3>Statements of {month}</h3>{_statements(s, data.month)}</div>
 </div></section>"""
 
 
@@ -282,6 +284,47 @@ def _spikes(s: CurrencySection) -> str:
     ) + (
         '<p class="note">A spike: more than 3 times the client\'s median day of the 28 fetched '
         "days before, at least 10.00 above it, with 14 days of history.</p>"
+    )
+
+
+def _statements(s: CurrencySection, month: date) -> str:
+    if not s.statements:
+        closed = (
+            f'<p class="note">{escape(month_label(month))} is not closed yet: '
+            f"python -m pipeline close --month {month:%Y-%m}</p>"
+        )
+    else:
+        closed = _table(
+            ["Statement", "Client", "Usage and fees ", "Adjustments ", "Total ", "Closed with"],
+            [
+                [
+                    escape(r["statement_number"]),
+                    _name(r),
+                    money(r["subtotal"]),
+                    money(r["adjustments_total"]),
+                    money(r["total"]),
+                    escape(f"--force: {r['forced_reason']}") if r["forced_reason"] else "",
+                ]
+                for r in s.statements
+            ],
+        )
+    if not s.open_adjustments:
+        return closed
+    return closed + (
+        "<h3>Corrections found, for the next statements</h3>"
+        + _table(
+            ["Corrects", "Client", "Month", "Category", "Amount "],
+            [
+                [
+                    escape(r["corrects_statement_number"]),
+                    _name(r),
+                    escape(f"{r['month']:%Y-%m}"),
+                    escape(r["category"]),
+                    money(r["amount"]),
+                ]
+                for r in s.open_adjustments
+            ],
+        )
     )
 
 

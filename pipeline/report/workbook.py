@@ -23,7 +23,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from pipeline.cell_text import inert_text
 from pipeline.finance.months import month_label
-from pipeline.report.data import Row
+from pipeline.report.data import BILLABLE_ROUNDING, Row
 
 # (header, statement column, number format or None for text, summed in the total row)
 COLUMNS: Sequence[tuple[str, str, str | None, bool]] = (
@@ -43,8 +43,11 @@ WIDTHS = (14, 30, 12, 13, 13, 14, 10, 16, 12, 13, 15)
 HEADER_ROW = 3
 
 
-def write_statement(path: Path, month: date, statement: list[Row]) -> None:
-    """Write the workbook at `path` (the caller makes that atomic)."""
+def write_statement(
+    path: Path, month: date, statement: list[Row], closed_lines: Sequence[Row] = ()
+) -> None:
+    """Write the workbook at `path` (the caller makes that atomic): a sheet per currency of the
+    month's statement view, and the numbered statements once the month is closed."""
     # Built in memory and written in one go, so a full disk is the caller's plain OSError (in
     # a file, xlsxwriter would wrap it, and its half-written zip complain at exit). A `write` of
     # a string slipped in later still makes neither a formula nor a link.
@@ -59,6 +62,8 @@ def write_statement(path: Path, month: date, statement: list[Row]) -> None:
     if not currencies:
         sheet = workbook.add_worksheet("Statement")
         sheet.write_string(0, 0, f"No usage in {month_label(month)}.")
+    if closed_lines:
+        _closed_sheet(workbook, month, closed_lines)
     workbook.close()
     path.write_bytes(buffer.getvalue())
 
@@ -83,6 +88,7 @@ def _sheet(workbook: Workbook, month: date, currency: str, rows: list[Row]) -> N
     )
     partial = [r["client_id"] for r in rows if not r["month_complete"]]
     sheet.write_string(1, 0, _completeness(partial, len(rows)))
+    sheet.write_string(2, 0, BILLABLE_ROUNDING)
     for col, ((header, *_), width) in enumerate(zip(COLUMNS, WIDTHS, strict=True)):
         sheet.write_string(HEADER_ROW, col, header, bold)
         sheet.set_column(col, col, width)
@@ -92,6 +98,42 @@ def _sheet(workbook: Workbook, month: date, currency: str, rows: list[Row]) -> N
     _total_row(sheet, HEADER_ROW + 1 + len(rows), rows, totals, bold)
     sheet.freeze_panes(HEADER_ROW + 1, 2)
     sheet.autofilter(HEADER_ROW, 0, HEADER_ROW + len(rows), len(COLUMNS) - 1)
+
+
+# (header, column of ReportData.closed_lines, number format or None for text)
+CLOSED_COLUMNS: Sequence[tuple[str, str, str | None]] = (
+    ("Statement", "statement_number", None),
+    ("Client ID", "client_id", None),
+    ("Client", "client_name", None),
+    ("Currency", "currency", None),
+    ("Line", "line_no", "0"),
+    ("Kind", "kind", None),
+    ("Description", "description", None),
+    ("Quantity", "quantity", "#,##0"),
+    ("Unit price", "unit_price", "0.00####"),
+    ("Amount", "amount", "#,##0.00"),
+)
+
+
+def _closed_sheet(workbook: Workbook, month: date, lines: Sequence[Row]) -> None:
+    """The closed month's numbered statements, one row per line, as invoiced."""
+    sheet = workbook.add_worksheet("Statements")
+    bold = workbook.add_format({"bold": True})
+    sheet.write_string(
+        0, 0, f"Statements of {month_label(month)}", workbook.add_format({"bold": True})
+    )
+    for col, (header, _, _) in enumerate(CLOSED_COLUMNS):
+        sheet.write_string(2, col, header, bold)
+    formats = {
+        name: workbook.add_format({"num_format": fmt}) if fmt else None
+        for _, name, fmt in CLOSED_COLUMNS
+    }
+    for i, line in enumerate(lines, start=3):
+        for col, (_, name, _) in enumerate(CLOSED_COLUMNS):
+            _write_value(sheet, i, col, line[name], formats[name])
+    sheet.set_column(0, 0, 14)
+    sheet.set_column(6, 6, 40)
+    sheet.freeze_panes(3, 1)
 
 
 def _completeness(partial: list[str], clients: int) -> str:

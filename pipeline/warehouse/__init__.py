@@ -19,6 +19,7 @@ from pipeline.warehouse.queries import (
     current_client_ids,
     range_summary,
     replay_fetches,
+    rows,
     stored_bodies,
 )
 from pipeline.warehouse.raw_landing import REQUEST_KEY, RawLanding
@@ -51,5 +52,6 @@ __all__ = [
     "load_usage",
     "range_summary",
     "replay_fetches",
+    "rows",
     "stored_bodies",
 ]

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import duckdb
 import polars as pl
 
 from pipeline.warehouse.history import current_ids
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict]:
+    """The result of a bound-parameter query as dicts keyed by column name."""
+    result = con.execute(sql, params or [])
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, values, strict=True)) for values in result.fetchall()]
 
 
 def current_client_ids(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -26,8 +26,13 @@ usage_lines AS (
         u.currency,
         'usage'                                                          AS kind,
         u.category,
-        u.category                                                       AS description,
-        u.quantity,
+        CASE
+            WHEN p.unit_price IS NULL THEN u.category || ' (cost + '
+                || regexp_replace(CAST(s.markup_pct AS VARCHAR), '\.?0+$', '') || '%)'
+            ELSE u.category || ' (per paid message)'
+        END                                                              AS description,
+        -- what is billed: paid messages at a rate card price, else every message, for reference
+        CASE WHEN p.unit_price IS NULL THEN u.quantity ELSE u.paid_quantity END AS quantity,
         u.paid_quantity,
         u.cost,
         s.markup_pct,

@@ -63,11 +63,16 @@ def test_close_freezes_the_month_loaded_over_the_api(tmp_path: Path, today, monk
         (f"{first.year}-{n:06d}", client_id, currencies[client_id], totals[client_id])
         for n, client_id in enumerate(billed, start=1)
     ]
-    assert printed[0] == f"{first:%Y-%m} closed: {len(billed)} statements"
+    folder = tmp_path / "reports" / "statements" / f"{first:%Y-%m}"
+    assert printed[0] == f"{first:%Y-%m} closed: {len(billed)} statements in {folder}"
+    assert [line.split()[-1] for line in printed[1:]] == [
+        f"statement-{number}.pdf" for number, *_ in statements
+    ]
+    assert all((folder / f"statement-{number}.pdf").is_file() for number, *_ in statements)
 
     assert main(["close", "--month", f"{first:%Y-%m}"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == (
-        f"{first:%Y-%m} was already closed: {len(billed)} statements"
+        f"{first:%Y-%m} was already closed: {len(billed)} statements in {folder}"
     )
 
 

@@ -114,8 +114,22 @@ def test_demo_builds_a_warehouse_and_says_how_to_query_it(tmp_path, monkeypatch,
         [(clients, days)] = con.execute(
             "select count(distinct client_id), count(distinct usage_date) from usage_coverage"
         ).fetchall()
+        features = con.execute(
+            "select (select count(*) from client_markups), "
+            "(select count(*) from usage_daily_by_channel), "
+            "(select count(*) from rate_cards), (select count(*) from statements)"
+        ).fetchone()
     assert (clients, days) == (4, (YESTERDAY - first_day).days + 1)
     assert (tmp_path / "demo" / "export" / "usage_daily").is_dir()
+    # Every feature shows: markups (one changing), channel rows, prices, a closed month.
+    markups, channel_rows, prices, statements = features
+    assert (markups, prices) == (3, 6) and channel_rows > 0 and statements > 0
+    closed = (YESTERDAY.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    assert f"{closed} closed: {statements} statements in" in out
+    assert len(list((tmp_path / "demo" / "reports" / "statements" / closed).glob("*.pdf"))) == (
+        statements
+    )
+    assert "from channel_monthly_cost" in out and "from statement_lines_by_month" in out
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,20 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from html import escape
 from pathlib import Path
 
 import pytest
 from finance.book import Book, Category, Day, cents, days_between, query
+from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from pipeline.finance import refresh_finance_inputs
 from pipeline.finance.close import CloseRefused, close_month
 from pipeline.finance.pricing import PricingFileError
+from pipeline.report import build_report
+from pipeline.report.data import BILLABLE_ROUNDING
+from pipeline.report.statement_pdf import write_statement_pdfs
 from pipeline.warehouse import Warehouse
 
 JULY, AUGUST, SEPTEMBER = date(2024, 7, 1), date(2024, 8, 1), date(2024, 9, 1)
@@ -358,3 +364,73 @@ def test_a_bad_pricing_file_is_one_line_naming_file_and_line(summer, line, probl
     message = str(refused.value)
     assert message.startswith(f"{pricing}:6: ") and problem in message and "\n" not in message
     assert query(wh, "SELECT * FROM rate_cards ORDER BY ALL") == before  # nothing half-applied
+
+
+def pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_each_statement_is_a_pdf_with_its_number_lines_and_total(summer, tmp_path) -> None:
+    _, wh, _ = summer
+    with wh.write() as con:  # a client names itself like a formula
+        con.execute(
+            "UPDATE clients SET name = '=HYPERLINK(\"http://x\",\"y\")' WHERE client_id = 'acme'"
+        )
+    result = close_month(wh, JULY, now=CLOSE_AT)
+    paths = write_statement_pdfs(wh, JULY, tmp_path / "pdf")
+
+    assert [p.name for p in paths] == [f"statement-{s.number}.pdf" for s in result.statements]
+    for statement, path in zip(result.statements, paths, strict=True):
+        text = pdf_text(path)
+        assert f"Statement {statement.number}" in text
+        assert "[partner name]" in text and "July 2024" in text
+        for _, label, amount in statement_lines(wh, statement.number):
+            assert f"{amount:,.2f}" in text and label in text
+        assert f"Total {statement.total:,.2f}" in text
+        assert "half away from zero" in text
+        fonts = PdfReader(path).pages[0]["/Resources"]["/Font"]
+        descriptors = [
+            font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            for font in fonts.values()
+        ]
+        assert all("/FontFile2" in d for d in descriptors)  # embedded: the same without fonts
+    assert "'=HYPERLINK(" in pdf_text(paths[0])  # inert, as in every document
+    first = [p.read_bytes() for p in paths]
+    assert [p.read_bytes() for p in write_statement_pdfs(wh, JULY, tmp_path / "pdf")] == first
+
+
+def test_the_report_and_workbook_carry_the_numbered_statements_and_open_corrections(
+    summer, tmp_path
+) -> None:
+    _, wh, _ = summer
+    july = close_month(wh, JULY, now=CLOSE_AT)
+    with wh.write() as con:  # a revision found after the close
+        con.execute(
+            "UPDATE usage_by_category SET price = price + 5 WHERE client_id = 'beta' "
+            "AND usage_date = ? AND category = 'service'",
+            [date(2024, 7, 10)],
+        )
+    correction = query(wh, "SELECT amount FROM open_adjustments")[0]["amount"]
+    files = build_report(wh, tmp_path / "reports", JULY, now=CLOSE_AT)
+
+    page = files.html.read_text()
+    for statement in july.statements:
+        assert f'<td class="">{statement.number}</td>' in page
+        assert f"{statement.total:,.2f}" in page
+    assert "Corrections found, for the next statements" in page
+    assert f"{correction:,.2f}" in page
+    assert escape(BILLABLE_ROUNDING) in page
+
+    book = load_workbook(files.statement)
+    sheet = book["Statements"]
+    written = [
+        (number, line, kind, Decimal(str(amount)).quantize(Decimal("0.01")))
+        for number, _, _, _, line, kind, _, _, _, amount in sheet.iter_rows(
+            min_row=4, values_only=True
+        )
+    ]
+    assert written == [
+        (r["statement_number"], r["line_no"], r["kind"], r["amount"])
+        for r in query(wh, "SELECT * FROM statement_lines ORDER BY statement_number, line_no")
+    ]
+    assert book["EUR"]["A3"].value == BILLABLE_ROUNDING
