@@ -12,7 +12,13 @@ import dagster as dg
 
 from pipeline.defs.checks import usage_checks
 from pipeline.defs.directory import directory_assets
-from pipeline.defs.finance import FINANCE_ASSETS, finance_inputs, finance_report
+from pipeline.defs.finance import (
+    FINANCE_ASSETS,
+    MONTH_CLOSE,
+    finance_inputs,
+    finance_report,
+    month_close_asset,
+)
 from pipeline.defs.partitions import daily_partitions, range_tags
 from pipeline.defs.publish import parquet_exports, reporting_views
 from pipeline.defs.resources import PipelineRuntime, Progress
@@ -53,7 +59,8 @@ STEP_PROCESSES = dg.multiprocess_executor.configured({"start_method": {"forkserv
 def build_definitions(env: Mapping[str, str], progress: Progress | None = None) -> dg.Definitions:
     settings = Settings.from_env(env)
     partitions = daily_partitions(settings.start_date)
-    left_out = set() if settings.run_report else {REPORT}
+    # The month close has partitions of its own and is finance's call: no job runs it.
+    left_out = {MONTH_CLOSE} if settings.run_report else {MONTH_CLOSE, REPORT}
     refresh = dg.define_asset_job(
         REFRESH_JOB,
         selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*left_out),
@@ -75,6 +82,7 @@ def build_definitions(env: Mapping[str, str], progress: Progress | None = None) 
             parquet_exports,
             finance_inputs,
             finance_report,
+            month_close_asset(settings.start_date.replace(day=1)),
         ],
         asset_checks=usage_checks,
         jobs=[refresh, *staged],

@@ -1,6 +1,7 @@
 """Finance: the markups and finance settings the views read, and the month's report."""
 
 from collections.abc import Iterator
+from datetime import date
 
 import dagster as dg
 
@@ -8,9 +9,11 @@ from pipeline.defs.pools import WAREHOUSE_POOL
 from pipeline.defs.resources import PipelineRuntime
 from pipeline.finance import refresh_finance_inputs
 from pipeline.report import ReportError, build_report
+from pipeline.report.statement_pdf import close_with_statements
 
-# The asset keys of this module, for the publish job.
+# The asset keys of this module, for the publish job; the month close is never part of a run.
 FINANCE_ASSETS = ["client_markups", "finance_settings", "finance_report"]
+MONTH_CLOSE = "month_close"
 
 
 @dg.multi_asset(
@@ -89,3 +92,44 @@ def finance_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "currencies": ", ".join(files.currencies),
         }
     )
+
+
+class CloseConfig(dg.Config):
+    force_reason: str | None = None
+    """Close a month that is not complete or does not reconcile, for this recorded reason."""
+
+
+def month_close_asset(first_month: date) -> dg.AssetsDefinition:
+    """Closing a month from Dagster: one partition per calendar month, never scheduled (finance
+    decides when a month is invoiced), the same as `python -m pipeline close`."""
+
+    @dg.asset(
+        name=MONTH_CLOSE,
+        deps=["reporting_views", "client_markups", "finance_settings"],
+        partitions_def=dg.MonthlyPartitionsDefinition(
+            start_date=first_month.isoformat(), timezone="UTC"
+        ),
+        group_name="finance",
+        pool=WAREHOUSE_POOL,
+        required_resource_keys={"runtime"},
+        kinds={"duckdb", "pdf"},
+        description="The month frozen into numbered statements (statements, statement_lines, "
+        "statement_adjustments) and a PDF per statement under PIPELINE_REPORT_DIR/statements/.",
+    )
+    def month_close(context: dg.AssetExecutionContext, config: CloseConfig) -> dg.MaterializeResult:
+        runtime: PipelineRuntime = context.resources.runtime
+        month = date.fromisoformat(context.partition_key)
+        closed = close_with_statements(
+            runtime.warehouse, runtime.settings.report_dir, month, config.force_reason
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "statements": len(closed.result.statements),
+                "already_closed": closed.result.already_closed,
+                "first_number": closed.result.statements[0].number,
+                "last_number": closed.result.statements[-1].number,
+                "folder": dg.MetadataValue.path(str(closed.folder.resolve())),
+            }
+        )
+
+    return month_close

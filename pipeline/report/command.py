@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from datetime import date
 
 from pipeline.finance import finance_ready_warehouse
-from pipeline.finance.close import close_month
 from pipeline.report.build import build_report
-from pipeline.report.statement_pdf import write_statement_pdfs
+from pipeline.report.statement_pdf import close_with_statements
 from pipeline.settings import Settings, pipeline_settings
 
 
@@ -26,14 +25,11 @@ def run_report(env: Mapping[str, str], month: date | None) -> int:
 
 
 def run_close(settings: Settings, month: date, force_reason: str | None) -> int:
-    """Close the month (see finance/close.py), write its statements as PDF files and print
-    them; for a month closed before, the same files again (they are the same bytes)."""
+    """Close the month, write its statements as PDF files and print them."""
     wh = finance_ready_warehouse(settings)
-    result = close_month(wh, month, force_reason=force_reason)
-    folder = settings.report_dir / "statements" / f"{month:%Y-%m}"
-    paths = write_statement_pdfs(wh, month, folder)
-    verb = "was already closed" if result.already_closed else "closed"
-    print(f"{month:%Y-%m} {verb}: {len(result.statements)} statements in {folder}")
-    for statement, path in zip(result.statements, paths, strict=True):
+    closed = close_with_statements(wh, settings.report_dir, month, force_reason)
+    verb = "was already closed" if closed.result.already_closed else "closed"
+    print(f"{month:%Y-%m} {verb}: {len(closed.result.statements)} statements in {closed.folder}")
+    for statement, path in zip(closed.result.statements, closed.pdfs, strict=True):
         print(f"  {statement.number}  {statement.currency} {statement.total:>14,.2f}  {path.name}")
     return 0

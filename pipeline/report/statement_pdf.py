@@ -22,6 +22,7 @@ from fpdf.fonts import FontFace
 
 from pipeline.atomic_files import write_atomically
 from pipeline.cell_text import inert_text
+from pipeline.finance.close import CloseResult, close_month
 from pipeline.finance.months import month_label
 from pipeline.warehouse import Warehouse, rows
 
@@ -46,6 +47,23 @@ class StatementDocument:
     closed_at: datetime
     forced_reason: str | None
     lines: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ClosedMonth:
+    result: CloseResult
+    folder: Path
+    pdfs: list[Path]
+
+
+def close_with_statements(
+    wh: Warehouse, report_dir: Path, month: date, force_reason: str | None
+) -> ClosedMonth:
+    """Close the month (finance/close.py) and write its statements as PDF files under
+    `report_dir`; for a month closed before, the same files again (the same bytes)."""
+    result = close_month(wh, month, force_reason=force_reason)
+    folder = report_dir / "statements" / f"{month:%Y-%m}"
+    return ClosedMonth(result, folder, write_statement_pdfs(wh, month, folder))
 
 
 def write_statement_pdfs(wh: Warehouse, month: date, folder: Path) -> list[Path]:

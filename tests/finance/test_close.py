@@ -10,11 +10,13 @@ from decimal import Decimal
 from html import escape
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from finance.book import Book, Category, Day, cents, days_between, query
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from pipeline.definitions import REFRESH_JOB, build_definitions
 from pipeline.finance import refresh_finance_inputs
 from pipeline.finance.close import CloseRefused, close_month
 from pipeline.finance.pricing import PricingFileError
@@ -434,3 +436,38 @@ def test_the_report_and_workbook_carry_the_numbered_statements_and_open_correcti
         for r in query(wh, "SELECT * FROM statement_lines ORDER BY statement_number, line_no")
     ]
     assert book["EUR"]["A3"].value == BILLABLE_ROUNDING
+
+
+def test_the_month_close_asset_closes_its_partition_as_the_command_does(summer, tmp_path) -> None:
+    _, wh, _ = summer
+    env = {
+        "PIPELINE_WAREHOUSE": str(wh.path),
+        "PIPELINE_REPORT_DIR": str(tmp_path / "reports"),
+        "PIPELINE_START_DATE": "2024-01-01",
+    }
+    defs = build_definitions(env)
+    refresh = defs.resolve_job_def(REFRESH_JOB).asset_layer.executable_asset_keys
+    assert dg.AssetKey("month_close") not in refresh  # finance's call, never a run's
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [defs.resolve_assets_def("month_close")],
+            partition_key="2024-07-01",
+            instance=instance,
+        )
+    assert result.success
+    metadata = result.asset_materializations_for_node("month_close")[0].metadata
+    assert metadata["statements"].value == 3
+    assert (metadata["first_number"].value, metadata["last_number"].value) == (
+        "2024-000001",
+        "2024-000003",
+    )
+    folder = tmp_path / "reports" / "statements" / "2024-07"
+    assert sorted(p.name for p in folder.glob("*.pdf")) == [
+        f"statement-2024-00000{n}.pdf" for n in (1, 2, 3)
+    ]
+    assert [s.number for s in close_month(wh, JULY).statements] == [
+        "2024-000001",
+        "2024-000002",
+        "2024-000003",
+    ]
