@@ -24,6 +24,7 @@ from pipeline.report import build_report
 from pipeline.report.data import BILLABLE_ROUNDING
 from pipeline.report.statement_pdf import write_statement_pdfs
 from pipeline.warehouse import Warehouse
+from pipeline.warehouse.store import Snapshot
 
 JULY, AUGUST, SEPTEMBER = date(2024, 7, 1), date(2024, 8, 1), date(2024, 9, 1)
 CLOSE_AT = datetime(2024, 9, 3, 9, 0, tzinfo=UTC)
@@ -471,3 +472,26 @@ def test_the_month_close_asset_closes_its_partition_as_the_command_does(summer, 
         "2024-000002",
         "2024-000003",
     ]
+
+
+def test_the_snapshot_a_statement_records_reproduces_every_line(summer) -> None:
+    _, wh, _ = summer
+    close_month(wh, JULY, now=CLOSE_AT)
+    with wh.write() as con:  # revised after the close: today's draft differs
+        con.execute("UPDATE usage_by_category SET price = price + 3 WHERE client_id = 'acme'")
+    [(snapshot,)] = {(r["snapshot_id"],) for r in query(wh, "SELECT snapshot_id FROM statements")}
+    lines = "SELECT client_id, kind, category, amount FROM statement_draft_lines WHERE month = ?"
+    names = ("client_id", "kind", "category", "amount")
+    invoiced = query(
+        wh,
+        "SELECT s.client_id, l.kind, l.category, l.amount FROM statement_lines l "
+        "JOIN statements s USING (statement_number) WHERE l.kind <> 'adjustment'",
+    )
+    with wh.read(Snapshot(version=snapshot)) as con:
+        then = [dict(zip(names, r, strict=True)) for r in con.execute(lines, [JULY]).fetchall()]
+
+    def key(row: dict) -> tuple:
+        return (row["client_id"], row["kind"], row["category"] or "", row["amount"])
+
+    assert sorted(map(key, then)) == sorted(map(key, invoiced))
+    assert sorted(map(key, query(wh, lines, [JULY]))) != sorted(map(key, invoiced))
