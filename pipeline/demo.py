@@ -14,6 +14,7 @@ from pathlib import Path
 from pipeline import clock
 from pipeline.connect import connect_sql
 from pipeline.finance.close import CloseRefused
+from pipeline.finance.months import next_month
 from pipeline.refresh import run_refresh
 from pipeline.report.command import run_close
 from pipeline.settings import pipeline_settings
@@ -67,8 +68,9 @@ def _finance_files(sim: Simulator, first_day: date) -> tuple[Path, Path]:
     markups (one changing half way through the history), a rate card with a fee per phone
     number, and a minimum monthly commitment."""
     marked, changing, priced, committed = sim.client_ids()[:4]
-    change = date(first_day.year + (first_day.month + 5) // 12, (first_day.month + 5) % 12 + 1, 1)
-    # ^ six months after the history's first; the minimum is set high enough to show a top-up
+    change = first_day
+    for _ in range(6):  # the markup changes half way through the history
+        change = next_month(change)
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     markups, pricing = DEMO_DIR / "markups.csv", DEMO_DIR / "pricing.csv"
     markups.write_text(
@@ -88,6 +90,7 @@ def _finance_files(sim: Simulator, first_day: date) -> tuple[Path, Path]:
                 ("number_fee", "2.50"),
             )
         )
+        # A minimum high enough that the client's usage falls short of it: a top-up line shows.
         + f"{committed},minimum_monthly,2500,{sim.client_currency(committed)},\n"
     )
     return markups, pricing
