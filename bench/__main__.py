@@ -1,10 +1,11 @@
-"""python -m bench [name ...] [--quick] [--clients N] [--readme PATH | --no-readme]: run
+"""python -m bench [name ...] [--quick] [--clients N] [--doc PATH | --no-doc]: run
 benchmarks, record their figures.
 
 Each benchmark writes `bench/results/<name>.md` (the scale benchmarks also their rows of issue
-8's targets table, `<name>.targets.json`); then the README's section between the markers is
-rewritten with the targets table and every results file, so the figures of benchmarks not run
-this time stay. `--quick` runs small sizes into a temporary folder and leaves the README alone.
+8's targets table, `<name>.targets.json`); then the section of docs/benchmarks.md between the
+markers is rewritten with the targets table and every results file, so the figures of
+benchmarks not run this time stay. `--quick` runs small sizes into a temporary folder and leaves
+the page alone.
 """
 
 from __future__ import annotations
@@ -36,14 +37,14 @@ BENCHMARKS = (
 TARGETS_TITLE = "### Issue 8's targets"
 TARGETS_WHAT = (
     "`make bench` (`python -m bench`) runs every benchmark at the sizes below and rewrites this "
-    "section; `python -m bench --quick` runs small sizes in a few minutes and leaves the README "
+    "section; `python -m bench --quick` runs small sizes in a few minutes and leaves this page "
     "alone; `python -m bench replay daily --clients 2000` runs two of them at another size. The "
     "scale benchmarks record their rows of issue 8's targets here. Each figure is one run on "
     "this shared 2-CPU machine while other work was running on it, so wall times are noisy: "
     "compare them with the reference measured in the same benchmark run, and read CPU seconds "
     "beside them."
 )
-README = Path(__file__).parent.parent / "README.md"
+DOC = Path(__file__).parent.parent / "docs" / "benchmarks.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -75,15 +76,15 @@ def all_results(results: Path = RESULTS) -> str:
     return "\n".join(text for text in texts if text)
 
 
-def rewrite_readme(readme: Path, results: str) -> str:
+def rewrite_doc(doc: Path, results: str) -> str:
     """Put `results` between the markers; returns what happened, in one line."""
-    text = readme.read_text(encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
     head, start, rest = text.partition(START)
     _, end, tail = rest.partition(END)
     if not (start and end):
-        return f"note: {readme} has no {START} ... {END} markers; left it unchanged"
-    readme.write_text(f"{head}{START}\n{results}\n{END}{tail}", encoding="utf-8")
-    return f"figures written to {RESULTS} and into {readme}"
+        return f"note: {doc} has no {START} ... {END} markers; left it unchanged"
+    doc.write_text(f"{head}{START}\n{results}\n{END}{tail}", encoding="utf-8")
+    return f"figures written to {RESULTS} and into {doc}"
 
 
 def main(argv: list[str]) -> int:
@@ -97,19 +98,26 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="small sizes, figures into a temporary folder, README left alone",
+        help="small sizes, figures into a temporary folder, the page left alone",
     )
     parser.add_argument(
         "--clients",
         type=int,
         help="client count of the 10,000-client benchmarks (replay, daily)",
     )
-    parser.add_argument("--readme", type=Path, default=README, help="README to rewrite")
-    parser.add_argument("--no-readme", action="store_true", help="leave the README alone")
     parser.add_argument(
-        "--readme-only",
+        "--doc",
+        type=Path,
+        default=DOC,
+        metavar="PATH",
+        help="the page whose section between the markers is rewritten "
+        "(default: docs/benchmarks.md)",
+    )
+    parser.add_argument("--no-doc", action="store_true", help="leave the page alone")
+    parser.add_argument(
+        "--doc-only",
         action="store_true",
-        help="run nothing: rewrite the README section from the results files",
+        help="run nothing: rewrite the page's section from the results files",
     )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(BENCHMARKS))
@@ -121,15 +129,15 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-quick-") as tmp:
         results = Path(tmp) if args.quick else RESULTS
         options = Options(quick=args.quick, clients=args.clients, results=results)
-        for name in [] if args.readme_only else args.names or BENCHMARKS:
+        for name in [] if args.doc_only else args.names or BENCHMARKS:
             try:
                 print(run_benchmark(name, options, results), flush=True)
             except Exception:  # the other benchmarks still run; the figures it had stay
                 traceback.print_exc()
                 failed.append(name)
         print(targets_section(results), flush=True)
-    if not (args.no_readme or args.quick):
-        print(rewrite_readme(args.readme, all_results()), file=sys.stderr)
+    if not (args.no_doc or args.quick):
+        print(rewrite_doc(args.doc, all_results()), file=sys.stderr)
     if failed:
         print(f"failed: {', '.join(failed)} (their previous figures were kept)", file=sys.stderr)
     return 1 if failed else 0

@@ -45,7 +45,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def section(title: str, what: str, *parts: str) -> str:
-    """A README subsection: title, what was measured and on which machine, then tables and notes."""
+    """A subsection of docs/benchmarks.md: title, what was measured and on which machine, then
+    tables and notes."""
     return "\n\n".join([f"### {title}", f"{what}\n\n_Measured {machine()}._", *parts]) + "\n"
 
 

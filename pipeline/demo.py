@@ -22,7 +22,7 @@ from pipeline.simulator import Simulator, SimulatorOptions, run_simulator
 
 DEMO_DIR = Path("data/demo")
 # Thirteen calendar months: enough for month-on-month views, and quick, since Dagster's SQLite
-# event log writes two events per day and asset of a ranged run (see the README's figures).
+# event log writes two events per day and asset of a ranged run (see docs/benchmarks.md).
 DEMO_MONTHS = 13
 DEMO_CLIENTS = 40
 DEMO_SEED = 360
