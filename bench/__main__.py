@@ -2,7 +2,7 @@
 benchmarks, record their figures.
 
 Each benchmark writes `bench/results/<name>.md` (the scale benchmarks also their rows of issue
-8's targets table, `<name>.targets.json`); then the section of docs/benchmarks.md between the
+the targets table, `<name>.targets.json`); then the section of docs/benchmarks.md between the
 markers is rewritten with the targets table and every results file, so the figures of
 benchmarks not run this time stay. `--quick` runs small sizes into a temporary folder and leaves
 the page alone.
@@ -34,12 +34,12 @@ BENCHMARKS = (
     "transform",
     "end_to_end",
 )
-TARGETS_TITLE = "### Issue 8's targets"
+TARGETS_TITLE = "### Targets"
 TARGETS_WHAT = (
     "`make bench` (`python -m bench`) runs every benchmark at the sizes below and rewrites this "
     "section; `python -m bench --quick` runs small sizes in a few minutes and leaves this page "
     "alone; `python -m bench replay daily --clients 2000` runs two of them at another size. The "
-    "scale benchmarks record their rows of issue 8's targets here. Each figure is one run on "
+    "scale benchmarks record their rows of the targets table here. Each figure is one run on "
     "this shared 2-CPU machine while other work was running on it, so wall times are noisy: "
     "compare them with the reference measured in the same benchmark run, and read CPU seconds "
     "beside them."

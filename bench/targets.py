@@ -1,4 +1,4 @@
-"""Issue 8's targets table: each scale benchmark records its rows, the table gathers them.
+"""The targets table: each scale benchmark records its rows, the table gathers them.
 
 A benchmark calls `record(name, rows)`; the rows are kept in `bench/results/<name>.targets.json`,
 so the table shows the latest figures of every target even when only one benchmark was run.
