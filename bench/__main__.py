@@ -1,7 +1,7 @@
 """python -m bench [name ...] [--quick] [--clients N] [--doc PATH | --no-doc]: run
 benchmarks, record their figures.
 
-Each benchmark writes `bench/results/<name>.md` (the scale benchmarks also their rows of issue
+Each benchmark writes `bench/results/<name>.md` (the scale benchmarks also their rows of
 the targets table, `<name>.targets.json`); then the section of docs/benchmarks.md between the
 markers is rewritten with the targets table and every results file, so the figures of
 benchmarks not run this time stay. `--quick` runs small sizes into a temporary folder and leaves
