@@ -5,6 +5,8 @@ Each benchmark writes `bench/results/<name>.md` (the scale benchmarks also their
 8's targets table, `<name>.targets.json`); then the README's section between the markers is
 rewritten with the targets table and every results file, so the figures of benchmarks not run
 this time stay. `--quick` runs small sizes into a temporary folder and leaves the README alone.
+The optional benchmarks run only when named (`python -m bench dlt_peer`); their figures are in
+the README too.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.common import RESULTS, Options
+from bench.common import RESULTS, Options, Skipped
 from bench.targets import gathered, targets_table
 
 BENCHMARKS = (
@@ -32,7 +34,10 @@ BENCHMARKS = (
     "concurrency",
     "transform",
     "end_to_end",
+    "startup",
 )
+OPTIONAL = ("dlt_peer",)
+"""Run only when named: dlt_peer installs dlt from PyPI."""
 TARGETS_TITLE = "### Issue 8's targets"
 TARGETS_WHAT = (
     "`make bench` (`python -m bench`) runs every benchmark at the sizes below and rewrites this "
@@ -68,7 +73,7 @@ def targets_section(results: Path = RESULTS) -> str:
 def all_results(results: Path = RESULTS) -> str:
     """The targets table, then every results file, in the benchmarks' order (figures not re-run
     this time included)."""
-    files = [results / f"{name}.md" for name in BENCHMARKS]
+    files = [results / f"{name}.md" for name in BENCHMARKS + OPTIONAL]
     texts = [targets_section(results)] + [
         f.read_text(encoding="utf-8") for f in files if f.is_file()
     ]
@@ -92,7 +97,8 @@ def main(argv: list[str]) -> int:
         "names",
         nargs="*",
         metavar="name",
-        help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}",
+        help=f"benchmarks to run (default: {', '.join(BENCHMARKS)}; optional: "
+        f"{', '.join(OPTIONAL)})",
     )
     parser.add_argument(
         "--quick",
@@ -112,9 +118,10 @@ def main(argv: list[str]) -> int:
         help="run nothing: rewrite the README section from the results files",
     )
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.names) - set(BENCHMARKS))
+    known = BENCHMARKS + OPTIONAL
+    unknown = sorted(set(args.names) - set(known))
     if unknown:
-        parser.error(f"no benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+        parser.error(f"no benchmark {', '.join(unknown)}; choose from {', '.join(known)}")
     # Warnings only: the pipeline's progress and retry lines would interleave with the tables.
     logging.basicConfig(level=logging.WARNING)
     failed = []
@@ -124,6 +131,8 @@ def main(argv: list[str]) -> int:
         for name in [] if args.readme_only else args.names or BENCHMARKS:
             try:
                 print(run_benchmark(name, options, results), flush=True)
+            except Skipped as why:  # not a failure: this machine cannot run it
+                print(f"== {name} skipped: {why}", file=sys.stderr, flush=True)
             except Exception:  # the other benchmarks still run; the figures it had stay
                 traceback.print_exc()
                 failed.append(name)

@@ -53,6 +53,12 @@ def yesterday() -> date:
     return datetime.now(UTC).date() - timedelta(days=1)
 
 
+def last_days(days: int) -> tuple[date, date]:
+    """The first and the last day of the `days` days ending yesterday."""
+    end = yesterday()
+    return end - timedelta(days=days - 1), end
+
+
 def api_config(sim: Simulator, **settings: Any) -> ApiConfig:
     """A client configuration pointed at the simulator; `settings` are ApiConfig fields."""
     return ApiConfig(
@@ -80,6 +86,10 @@ def fetch_usage(
 
 
 RESULTS = Path(__file__).parent / "results"
+
+
+class Skipped(Exception):
+    """A benchmark that cannot run on this machine; the message says why, in one line."""
 
 
 @dataclass(frozen=True)
