@@ -30,11 +30,13 @@ def median_seconds(action: Callable[[], Any], repeat: int = 3) -> float:
 
 
 def machine() -> str:
-    """The date and the facts that move the figures: CPUs, Python and the libraries' versions."""
+    """The date and the facts that move the figures: CPUs and how busy they were (other work
+    shares this machine), Python and the libraries' versions."""
     packages = ", ".join(f"{p} {version(p)}" for p in ("duckdb", "polars", "dagster", "httpx"))
     return (
-        f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPUs ({platform.machine()}), "
-        f"Python {platform.python_version()}, {packages}"
+        f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPUs ({platform.machine()}, "
+        f"15-minute load average {os.getloadavg()[2]:.1f}), Python {platform.python_version()}, "
+        f"{packages}"
     )
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import dagster as dg
 
@@ -74,7 +75,7 @@ def _add(label, began, wall, cpu):
     spent = STAGES.setdefault(label, [0.0, 0.0])
     spent[0] += time.perf_counter() - wall
     spent[1] += time.process_time() - cpu
-    SPANS.setdefault(label, []).append((began, time.time()))
+    SPANS.setdefault(label, []).append((began, time.time(), cpu, time.process_time()))
 
 def _now():
     return time.time(), time.perf_counter(), time.process_time()
@@ -103,8 +104,8 @@ def _print_stages():
     print(json.dumps({"stages": STAGES, "spans": SPANS}), flush=True)
 """
 """Code a measured script starts with: `timed(owner, name, label)` sums the wall and CPU seconds
-spent in `owner.name` into STAGES and keeps each call's (start, end) time.time() in SPANS;
-`_print_stages()` prints both as the last stdout line."""
+spent in `owner.name` into STAGES and keeps each call's `Span` in SPANS; `_print_stages()`
+prints both as the last stdout line."""
 
 
 # `python -m pipeline run`, with the usage step's stages timed around their functions.
@@ -141,10 +142,21 @@ def stages_of(measured: Measured) -> dict[str, tuple[float, float]]:
     return {stage: (wall, cpu) for stage, (wall, cpu) in stages.items()}
 
 
-def spans_of(measured: Measured) -> dict[str, list[tuple[float, float]]]:
-    """Per stage, the (start, end) time.time() of each call, in the order they ended."""
+class Span(NamedTuple):
+    """One call of a timed function in a STAGE_TIMERS script."""
+
+    start: float
+    end: float
+    """time.time() when it was called and when it returned."""
+    cpu_start: float
+    cpu_end: float
+    """The process's CPU seconds then."""
+
+
+def spans_of(measured: Measured) -> dict[str, list[Span]]:
+    """Per stage, each call's span, in the order they ended."""
     spans = _timer_facts(measured).get("spans", {})
-    return {stage: [(start, end) for start, end in calls] for stage, calls in spans.items()}
+    return {stage: [Span(*call) for call in calls] for stage, calls in spans.items()}
 
 
 def _timer_facts(measured: Measured) -> dict:

@@ -85,7 +85,7 @@ def run(options: Options | None = None) -> str:
     )
     start, end = last_days(days)
     plain: list[float] = []
-    breakdowns: list[dict[str, float]] = []
+    breakdowns: list[dict[str, tuple[float, float | None]]] = []
     with logged_simulator(clients) as sim:
         for _ in range(repeat):
             measured, first = _run(sim, pipeline_command("run"), start, end)
@@ -94,9 +94,10 @@ def run(options: Options | None = None) -> str:
             breakdowns.append(_breakdown(measured, first))
     imports = _imports_by_package()
     median = statistics.median(plain)
-    medians = {stage: statistics.median(run[stage] for run in breakdowns) for stage in STAGES}
-    biggest = sorted(medians, key=medians.__getitem__, reverse=True)[:3]
-    timed_total = statistics.median(sum(run.values()) for run in breakdowns)
+    wall = {stage: statistics.median(run[stage][0] for run in breakdowns) for stage in STAGES}
+    cpu = {stage: _median_cpu([run[stage][1] for run in breakdowns]) for stage in STAGES}
+    biggest = sorted(wall, key=wall.__getitem__, reverse=True)[:3]
+    timed_total = statistics.median(sum(w for w, _ in run.values()) for run in breakdowns)
     return section(
         "Start-up (`python -m pipeline run` to its first balance request)",
         f"{clients} clients x {days} days ending yesterday, each command run {repeat}x, each run "
@@ -117,20 +118,22 @@ def run(options: Options | None = None) -> str:
             ],
         ),
         f"Where the timed command's {timed_total:.1f} s (median) went, in the order it spends "
-        "them:",
+        "them; CPU seconds are the process's own (none are known for the stretch that ends "
+        "with the request, nor for the gaps between the timed functions):",
         table(
-            ["stage", "seconds (median)", "share", "each run"],
+            ["stage", "seconds (median)", "share", "CPU seconds (median)", "each run (seconds)"],
             [
                 (
                     stage,
-                    f"{medians[stage]:.2f}",
-                    f"{medians[stage] / timed_total:.0%}",
-                    ", ".join(f"{run[stage]:.2f}" for run in breakdowns),
+                    f"{wall[stage]:.2f}",
+                    f"{wall[stage] / timed_total:.0%}",
+                    "" if cpu[stage] is None else f"{cpu[stage]:.2f}",
+                    ", ".join(f"{run[stage][0]:.2f}" for run in breakdowns),
                 )
                 for stage in STAGES
             ],
         ),
-        f"**Biggest costs:** {'; '.join(f'{s} {medians[s]:.1f} s' for s in biggest)}. The "
+        f"**Biggest costs:** {'; '.join(f'{s} {wall[s]:.1f} s' for s in biggest)}. The "
         "imports by top-level package (`python -X importtime`, each module's own time, in a "
         "process of its own; importtime slows them down itself):",
         table(
@@ -155,30 +158,40 @@ def _run(sim: Simulator, command: list[str], start: date, end: date) -> tuple[Me
     return measured, first
 
 
-def _breakdown(measured: Measured, first: float) -> dict[str, float]:
-    """Seconds per stage (STAGES) from the command's start to the first balance request."""
+def _breakdown(measured: Measured, first: float) -> dict[str, tuple[float, float | None]]:
+    """Wall and CPU seconds per stage (STAGES) from the command's start to the first balance
+    request (CPU None where it is not known)."""
     spans = spans_of(measured)
 
-    def before_first(label: str) -> float:
-        return sum(max(0.0, min(end, first) - start) for start, end in spans.get(label, []))
+    def spent(label: str) -> tuple[float, float]:
+        calls = [call for call in spans.get(label, []) if call.end <= first]
+        return sum(c.end - c.start for c in calls), sum(c.cpu_end - c.cpu_start for c in calls)
 
-    [(imports_start, imports_end)] = spans["imports"]
+    [imports] = spans["imports"]
     directory, usage_run = sorted(spans["Dagster run"])[:2]
-    listing = before_first("listing")
-    work_start = min(start for start, _ in spans["usage work"])
-    stages = [
-        imports_start - measured.began,
-        imports_end - imports_start,
-        before_first("preflight"),
-        before_first("instance"),
-        before_first("definitions"),
+    work = min(spans["usage work"])
+    listing = spent("listing")
+    stages: list[tuple[float, float | None]] = [
+        (imports.start - measured.began, imports.cpu_start),
+        (imports.end - imports.start, imports.cpu_end - imports.cpu_start),
+        spent("preflight"),
+        spent("instance"),
+        spent("definitions"),
         listing,
-        directory[1] - directory[0] - listing,
-        work_start - usage_run[0],
-        first - work_start,
+        (
+            directory.end - directory.start - listing[0],
+            directory.cpu_end - directory.cpu_start - listing[1],
+        ),
+        (work.start - usage_run.start, work.cpu_start - usage_run.cpu_start),
+        (first - work.start, None),
     ]
-    rest = first - measured.began - sum(stages)
-    return dict(zip(STAGES, [*stages, rest], strict=True))
+    rest = first - measured.began - sum(seconds for seconds, _ in stages)
+    return dict(zip(STAGES, [*stages, (rest, None)], strict=True))
+
+
+def _median_cpu(seconds: list[float | None]) -> float | None:
+    known = [s for s in seconds if s is not None]
+    return statistics.median(known) if known else None
 
 
 def _imports_by_package() -> dict[str, float]:
