@@ -14,7 +14,8 @@ limit) into fresh folders, one run each, in the same benchmark run:
   day-granularity `/info/balance` windows the pipeline requests (31 days each), parallelized on
   as many workers as the pipeline's D360_CONCURRENCY, into a duckdb file.
 Wall time, CPU and peak RSS of each process come from the wrapper of bench/processes.py (CPU of
-the whole process tree, the peak of its largest process); dlt normalizes in its own process (one
+the whole process tree, the peak of its largest process). Each side is one process with no
+children: the pipeline runs its Dagster runs in process, dlt normalizes in process (one
 normalize worker, its default).
 """
 
