@@ -6,6 +6,8 @@ the targets table, `<name>.targets.json`); then the section of docs/benchmarks.m
 markers is rewritten with the targets table and every results file, so the figures of
 benchmarks not run this time stay. `--quick` runs small sizes into a temporary folder and leaves
 the page alone.
+The optional benchmarks run only when named (`python -m bench dlt_peer`); their figures are in
+the page too.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.common import RESULTS, Options
+from bench.common import RESULTS, Options, Skipped
 from bench.targets import gathered, targets_table
 
 BENCHMARKS = (
@@ -33,7 +35,10 @@ BENCHMARKS = (
     "concurrency",
     "transform",
     "end_to_end",
+    "startup",
 )
+OPTIONAL = ("dlt_peer",)
+"""Run only when named: dlt_peer installs dlt from PyPI."""
 TARGETS_TITLE = "### Targets"
 TARGETS_WHAT = (
     "`make bench` (`python -m bench`) runs every benchmark at the sizes below and rewrites this "
@@ -69,7 +74,7 @@ def targets_section(results: Path = RESULTS) -> str:
 def all_results(results: Path = RESULTS) -> str:
     """The targets table, then every results file, in the benchmarks' order (figures not re-run
     this time included)."""
-    files = [results / f"{name}.md" for name in BENCHMARKS]
+    files = [results / f"{name}.md" for name in BENCHMARKS + OPTIONAL]
     texts = [targets_section(results)] + [
         f.read_text(encoding="utf-8") for f in files if f.is_file()
     ]
@@ -93,7 +98,8 @@ def main(argv: list[str]) -> int:
         "names",
         nargs="*",
         metavar="name",
-        help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}",
+        help=f"benchmarks to run (default: {', '.join(BENCHMARKS)}; optional: "
+        f"{', '.join(OPTIONAL)})",
     )
     parser.add_argument(
         "--quick",
@@ -120,9 +126,10 @@ def main(argv: list[str]) -> int:
         help="run nothing: rewrite the page's section from the results files",
     )
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.names) - set(BENCHMARKS))
+    known = BENCHMARKS + OPTIONAL
+    unknown = sorted(set(args.names) - set(known))
     if unknown:
-        parser.error(f"no benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+        parser.error(f"no benchmark {', '.join(unknown)}; choose from {', '.join(known)}")
     # Warnings only: the pipeline's progress and retry lines would interleave with the tables.
     logging.basicConfig(level=logging.WARNING)
     failed = []
@@ -132,6 +139,8 @@ def main(argv: list[str]) -> int:
         for name in [] if args.doc_only else args.names or BENCHMARKS:
             try:
                 print(run_benchmark(name, options, results), flush=True)
+            except Skipped as why:  # not a failure: this machine cannot run it
+                print(f"== {name} skipped: {why}", file=sys.stderr, flush=True)
             except Exception:  # the other benchmarks still run; the figures it had stay
                 traceback.print_exc()
                 failed.append(name)

@@ -30,11 +30,13 @@ def median_seconds(action: Callable[[], Any], repeat: int = 3) -> float:
 
 
 def machine() -> str:
-    """The date and the facts that move the figures: CPUs, Python and the libraries' versions."""
+    """The date and the facts that move the figures: CPUs and how busy they were (other work
+    shares this machine), Python and the libraries' versions."""
     packages = ", ".join(f"{p} {version(p)}" for p in ("duckdb", "polars", "dagster", "httpx"))
     return (
-        f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPUs ({platform.machine()}), "
-        f"Python {platform.python_version()}, {packages}"
+        f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPUs ({platform.machine()}, "
+        f"15-minute load average {os.getloadavg()[2]:.1f}), Python {platform.python_version()}, "
+        f"{packages}"
     )
 
 
@@ -52,6 +54,12 @@ def section(title: str, what: str, *parts: str) -> str:
 
 def yesterday() -> date:
     return datetime.now(UTC).date() - timedelta(days=1)
+
+
+def last_days(days: int) -> tuple[date, date]:
+    """The first and the last day of the `days` days ending yesterday."""
+    end = yesterday()
+    return end - timedelta(days=days - 1), end
 
 
 def api_config(sim: Simulator, **settings: Any) -> ApiConfig:
@@ -81,6 +89,10 @@ def fetch_usage(
 
 
 RESULTS = Path(__file__).parent / "results"
+
+
+class Skipped(Exception):
+    """A benchmark that cannot run on this machine; the message says why, in one line."""
 
 
 @dataclass(frozen=True)

@@ -21,18 +21,23 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import dagster as dg
 
 from pipeline.preflight import open_instance
+from pipeline.simulator import Simulator, SimulatorOptions, run_simulator
 
 PARTNER_ID = "simPA"
 API_KEY = "bench-api-key-0123456789"
 SEED = 11
 PYTHON = sys.executable
+UNLIMITED_CLIENT_RATE = "10000/1"
+"""A D360_BALANCE_RATE that lifts the client's own limit of 5 requests per 30 s a client: a run
+making more than 5 requests a client would otherwise be timed waiting for it."""
 
 _WRAPPER = r"""
 import json, os, resource, subprocess, sys, threading, time
@@ -64,37 +69,43 @@ sys.exit(code)
 STAGE_TIMERS = """
 import atexit, json, sys, time
 STAGES = {}
+SPANS = {}
 
-def _add(label, wall, cpu):
+def _add(label, began, wall, cpu):
     spent = STAGES.setdefault(label, [0.0, 0.0])
     spent[0] += time.perf_counter() - wall
     spent[1] += time.process_time() - cpu
+    SPANS.setdefault(label, []).append((began, time.time(), cpu, time.process_time()))
+
+def _now():
+    return time.time(), time.perf_counter(), time.process_time()
 
 def timed(owner, name, label):
     inner = getattr(owner, name)
     def wrapper(*args, **kwargs):
-        wall, cpu = time.perf_counter(), time.process_time()
+        began = _now()
         try:
             return inner(*args, **kwargs)
         finally:
-            _add(label, wall, cpu)
+            _add(label, *began)
     setattr(owner, name, wrapper)
 
 def timed_async(owner, name, label):
     inner = getattr(owner, name)
     async def wrapper(*args, **kwargs):
-        wall, cpu = time.perf_counter(), time.process_time()
+        began = _now()
         try:
             return await inner(*args, **kwargs)
         finally:
-            _add(label, wall, cpu)
+            _add(label, *began)
     setattr(owner, name, wrapper)
 
 def _print_stages():
-    print(json.dumps({"stages": STAGES}), flush=True)
+    print(json.dumps({"stages": STAGES, "spans": SPANS}), flush=True)
 """
 """Code a measured script starts with: `timed(owner, name, label)` sums the wall and CPU seconds
-spent in `owner.name` into STAGES; `_print_stages()` prints them as the last stdout line."""
+spent in `owner.name` into STAGES and keeps each call's `Span` in SPANS; `_print_stages()`
+prints both as the last stdout line."""
 
 
 # `python -m pipeline run`, with the usage step's stages timed around their functions.
@@ -127,9 +138,30 @@ def staged_run_command(*args: str) -> list[str]:
 
 def stages_of(measured: Measured) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds per stage, from the last stdout line of a STAGE_TIMERS script."""
+    stages = _timer_facts(measured).get("stages", {})
+    return {stage: (wall, cpu) for stage, (wall, cpu) in stages.items()}
+
+
+class Span(NamedTuple):
+    """One call of a timed function in a STAGE_TIMERS script."""
+
+    start: float
+    end: float
+    """time.time() when it was called and when it returned."""
+    cpu_start: float
+    cpu_end: float
+    """The process's CPU seconds then."""
+
+
+def spans_of(measured: Measured) -> dict[str, list[Span]]:
+    """Per stage, each call's span, in the order they ended."""
+    spans = _timer_facts(measured).get("spans", {})
+    return {stage: [Span(*call) for call in calls] for stage, calls in spans.items()}
+
+
+def _timer_facts(measured: Measured) -> dict:
     lines = measured.stdout.strip().splitlines()
-    facts = json.loads(lines[-1]) if lines else {}
-    return {stage: (wall, cpu) for stage, (wall, cpu) in facts.get("stages", {}).items()}
+    return json.loads(lines[-1]) if lines else {}
 
 
 @dataclass
@@ -271,6 +303,15 @@ def simulator_process(
             proc.kill()
             proc.wait()
         log.close()
+
+
+def logged_simulator(clients: int) -> AbstractContextManager[Simulator]:
+    """The simulator in this process, without rate limit, for `pipeline_env`'s credentials: its
+    request log (`requests`) says when each request came in."""
+    options = SimulatorOptions(
+        seed=SEED, clients=clients, balance_rate=None, partner_id=PARTNER_ID, api_key=API_KEY
+    )
+    return run_simulator(options)
 
 
 def _wait_listening(port: int, proc: subprocess.Popen) -> None:
