@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="load clients, channels and usage for an inclusive UTC day range",
         description="Materializes clients, channels and usage for every day of the range, then "
-        "the views and exports: three Dagster runs (directory_refresh, usage_backfill, publish). "
+        "the views and exports: one run of the Dagster job warehouse_refresh, as the schedule's. "
         "Usage is saved in batches of clients as it goes. Exit 0 only when all of it loaded.",
     )
     _range_arguments(run)

@@ -1,5 +1,5 @@
 """The Dagster definitions: `dagster dev` in the project root loads `defs` from here, and
-`python -m pipeline run` builds them with `build_definitions` and runs the staged jobs.
+`python -m pipeline run` builds them with `build_definitions` and runs the refresh job.
 
 Importing this module builds nothing: `defs` is loaded lazily, when Dagster asks for it.
 """
@@ -13,7 +13,6 @@ import dagster as dg
 from pipeline.defs.checks import usage_checks
 from pipeline.defs.directory import directory_assets
 from pipeline.defs.finance import (
-    FINANCE_ASSETS,
     MONTH_CLOSE,
     finance_inputs,
     finance_report,
@@ -27,26 +26,14 @@ from pipeline.defs.usage import usage_asset
 from pipeline.settings import Settings, read_environment
 
 REFRESH_JOB = "warehouse_refresh"
-USAGE_JOB = "usage_backfill"
-PUBLISH_JOB = "publish"
-# The same work in three runs, for long ranges: in a ranged run Dagster logs a "planned" event per
-# day for every asset of the job, so the unpartitioned assets get runs of their own.
-STAGED_JOBS = {
-    "directory_refresh": ("Clients and channels: full listings.", ["clients", "channels"]),
-    USAGE_JOB: (
-        "Usage for a day range (one run per range).",
-        ["usage_daily", "usage_by_category"],
-    ),
-    # The partner balance is observed here, after usage: an endpoint a partner may not have
-    # (not prepaying) must not keep usage from loading.
-    PUBLISH_JOB: (
-        "Partner balance, reporting views, parquet exports and the finance report.",
-        ["partner_balance", "reporting_views", "parquet_exports", *FINANCE_ASSETS],
-    ),
-}
-# A replay calls no API: its publish run leaves the partner balance out.
-REPLAY_LEAVES_OUT = dg.AssetKey("partner_balance")
-# With PIPELINE_RUN_REPORT=off the jobs leave the report out; it stays an asset of its own.
+"""The refresh of a day range: the CLI's `run` and the daily schedule both launch this job."""
+USAGE_ASSETS = ("usage_daily", "usage_by_category")
+# A replay rebuilds usage from the landing files outside Dagster (no API), then runs what
+# follows usage in the same job: views, exports and the finance assets, not the partner balance.
+REPLAY_SELECTION = dg.AssetSelection.assets(*USAGE_ASSETS).downstream() - dg.AssetSelection.assets(
+    *USAGE_ASSETS
+)
+# With PIPELINE_RUN_REPORT=off the job leaves the report out; it stays an asset of its own.
 REPORT = "finance_report"
 
 
@@ -66,14 +53,6 @@ def build_definitions(env: Mapping[str, str], progress: Progress | None = None) 
         selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*left_out),
         description="Clients, channels and usage for a day range, then views and exports.",
     )
-    staged = [
-        dg.define_asset_job(
-            name,
-            selection=dg.AssetSelection.assets(*(key for key in keys if key not in left_out)),
-            description=text,
-        )
-        for name, (text, keys) in STAGED_JOBS.items()
-    ]
     return dg.Definitions(
         assets=[
             *directory_assets,
@@ -85,7 +64,7 @@ def build_definitions(env: Mapping[str, str], progress: Progress | None = None) 
             month_close_asset(settings.start_date.replace(day=1)),
         ],
         asset_checks=usage_checks,
-        jobs=[refresh, *staged],
+        jobs=[refresh],
         schedules=[daily_refresh_schedule(REFRESH_JOB, settings.start_date, settings.refetch_days)],
         resources={"runtime": PipelineRuntime.from_settings(settings, progress)},
         executor=STEP_PROCESSES,
@@ -99,11 +78,8 @@ def defs() -> dg.Definitions:
 
 
 __all__ = [
-    "PUBLISH_JOB",
     "REFRESH_JOB",
-    "REPLAY_LEAVES_OUT",
-    "STAGED_JOBS",
-    "USAGE_JOB",
+    "REPLAY_SELECTION",
     "Progress",
     "build_definitions",
     "defs",

@@ -121,7 +121,7 @@ def run_demo() -> int:
         run_close(pipeline_settings(env), month.replace(day=1), None)
     except CloseRefused as refused:
         print(f"  not closed: {refused}")
-    # The folder started empty, so the publish run's report is the only one there.
+    # The folder started empty, so the refresh's report is the only one there.
     report = next((DEMO_DIR / "reports").glob("usage-report-*.html"), DEMO_DIR / "reports")
     attach = connect_sql({"PIPELINE_WAREHOUSE": str((DEMO_DIR / "warehouse.sqlite").absolute())})
     print(

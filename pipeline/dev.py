@@ -16,6 +16,7 @@ from pathlib import Path
 from pipeline import clock
 from pipeline.demo import DEMO_CLIENTS, demo_environment, demo_first_day, demo_simulator_options
 from pipeline.preflight import open_instance
+from pipeline.refresh import ONE_PLANNED_EVENT
 from pipeline.simulator import run_simulator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +27,7 @@ def run_dev(port: int = 3000) -> int:
     with run_simulator(demo_simulator_options()) as sim:
         env = demo_environment(sim, demo_first_day(yesterday))
         env.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+        env.setdefault(ONE_PLANNED_EVENT, "true")  # for the runs the UI and the schedule create
         # A broken home is one line here, and an empty one gets telemetry off, as for `run`.
         open_instance(env["DAGSTER_HOME"]).dispose()
         command = [

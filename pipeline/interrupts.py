@@ -17,13 +17,11 @@ import contextlib
 import os
 import signal
 import threading
+import uuid
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import dagster as dg
-from dagster._core.errors import DagsterExecutionInterruptedError
-from dagster._core.execution.plan.objects import ErrorSource
-from dagster._core.utils import make_new_run_id
 
 T = TypeVar("T")
 
@@ -37,7 +35,7 @@ def execute_run(
     asset_selection: Sequence[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """`job.execute_in_process` (raise_on_error=False); KeyboardInterrupt once the run is marked."""
-    run_id = make_new_run_id()  # known before the run exists, so an interrupt can find it
+    run_id = str(uuid.uuid4())  # known before the run exists, so an interrupt can find it
     with _signals_seen() as seen:
         try:
             result = job.execute_in_process(
@@ -48,7 +46,7 @@ def execute_run(
                 asset_selection=asset_selection,
                 raise_on_error=False,
             )
-        except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+        except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
             _mark_canceled(instance, run_id)
             raise KeyboardInterrupt from None
         if _was_interrupted(result) or signal.SIGINT in seen():
@@ -57,8 +55,9 @@ def execute_run(
 
 
 def _was_interrupted(result: dg.ExecuteInProcessResult) -> bool:
+    # The failure's source is an enum Dagster does not export: compared by its name.
     return any(
-        event.is_step_failure and event.step_failure_data.error_source == ErrorSource.INTERRUPT
+        event.is_step_failure and event.step_failure_data.error_source.name == "INTERRUPT"
         for event in result.all_events
     )
 

@@ -11,8 +11,7 @@ from pipeline.finance import refresh_finance_inputs
 from pipeline.report import ReportError, build_report
 from pipeline.report.statement_pdf import close_with_statements
 
-# The asset keys of this module, for the publish job; the month close is never part of a run.
-FINANCE_ASSETS = ["client_markups", "finance_settings", "finance_report"]
+# The month close is never part of a run: finance asks for it (`pipeline close`).
 MONTH_CLOSE = "month_close"
 
 

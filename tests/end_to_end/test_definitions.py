@@ -11,7 +11,7 @@ import pytest
 from end_to_end.expected import count_rows
 from end_to_end.stack import YESTERDAY
 
-from pipeline.definitions import REFRESH_JOB, STAGED_JOBS, build_definitions
+from pipeline.definitions import REFRESH_JOB, REPLAY_SELECTION, build_definitions
 from pipeline.defs.partitions import PARTITION_RANGE_END, PARTITION_RANGE_START
 from pipeline.settings import SettingsError, pipeline_settings
 
@@ -62,25 +62,23 @@ def test_refresh_job_holds_every_asset_and_check() -> None:
     } == checks
 
 
-def test_the_staged_jobs_split_the_same_assets_and_only_usage_is_ranged() -> None:
+def test_one_job_refreshes_every_asset_but_the_month_close_and_replay_follows_usage() -> None:
     defs = build_definitions({"PIPELINE_START_DATE": "2024-01-01"})
-
-    def assets(job: str) -> set[str]:
-        graph = defs.resolve_job_def(job).asset_layer
-        return {key.to_user_string() for key in graph.executable_asset_keys}
-
-    staged = [assets(job) for job in STAGED_JOBS]
-    assert set().union(*staged) == assets(REFRESH_JOB)
-    assert sum(len(keys) for keys in staged) == len(assets(REFRESH_JOB))  # each asset once
-    assert staged[1] == {"usage_daily", "usage_by_category"}
+    graph = defs.resolve_asset_graph()
+    in_job = defs.resolve_job_def(REFRESH_JOB).asset_layer.executable_asset_keys
+    every = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert {key.to_user_string() for key in in_job} == every - {"month_close"}
+    assert defs.resolve_schedule_def("daily_refresh").job_name == REFRESH_JOB
+    after_usage = {key.to_user_string() for key in REPLAY_SELECTION.resolve(graph)}
+    assert {"reporting_views", "parquet_exports", "finance_report"} <= after_usage
+    assert not after_usage & {"usage_daily", "usage_by_category", "clients", "partner_balance"}
 
 
 def test_with_the_run_report_off_no_job_draws_the_report_but_it_stays_an_asset() -> None:
     defs = build_definitions({"PIPELINE_START_DATE": "2024-01-01", "PIPELINE_RUN_REPORT": "off"})
-    for job in (REFRESH_JOB, *STAGED_JOBS):
-        keys = defs.resolve_job_def(job).asset_layer.executable_asset_keys
-        assert dg.AssetKey("finance_report") not in keys
-        assert job != "publish" or dg.AssetKey("parquet_exports") in keys
+    keys = defs.resolve_job_def(REFRESH_JOB).asset_layer.executable_asset_keys
+    assert dg.AssetKey("finance_report") not in keys
+    assert dg.AssetKey("parquet_exports") in keys
     assert defs.resolve_assets_def("finance_report").key == dg.AssetKey("finance_report")
 
 

@@ -223,9 +223,11 @@ def test_a_client_failing_midway_keeps_its_rows_and_the_others_load(stack: Stack
     [gone] = vanished
     others = len(stack.sim.client_ids()) - 1
     assert not outcome.success
-    assert outcome.problems[0].startswith(
-        f"usage: 1 of {others + 1} clients could not be loaded; the other {others} were."
-    )
+    assert outcome.problems[:2] == [
+        "check every_client_and_day_fetched on usage_daily failed",
+        f"1 of {others + 1} clients could not be loaded; the other {others} "
+        "were. Re-run the range with --resume to fetch only those.",
+    ]
     assert any(gone in line and "404" in line for line in outcome.problems)
     statuses = Counter(
         (r.client_id == gone, r.status)
