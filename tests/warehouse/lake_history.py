@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from finance.book import Book, Category, Day, days_between
 from warehouse.wh_frames import category, day, usage_load
@@ -111,6 +112,11 @@ def contents(wh: Warehouse, snapshot: Snapshot | None = None) -> dict[str, list[
     """The rows, sorted, of every table the history writes, as of `snapshot` (else the latest)."""
     with wh.read(snapshot) as con:
         return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
+
+
+def folder_files(wh: Warehouse) -> dict[str, int]:
+    """The files of a lake whose data path is a folder, listed by the file system: path -> bytes."""
+    return {str(p): p.stat().st_size for p in Path(wh.data_path).rglob("*") if p.is_file()}
 
 
 def july_lines(wh: Warehouse, sql: str, snapshot: Snapshot | None = None) -> list[tuple]:

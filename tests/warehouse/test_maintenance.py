@@ -7,7 +7,6 @@ an offset, so the test means the same whatever the date."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from warehouse.lake_history import (
@@ -15,6 +14,7 @@ from warehouse.lake_history import (
     INVOICED,
     build_history,
     contents,
+    folder_files,
     july_lines,
     snapshot_ids,
     snapshot_time,
@@ -33,7 +33,7 @@ def stored_files(wh: Warehouse, request: pytest.FixtureRequest) -> dict[str, int
     if is_s3(wh.data_path):
         bucket = wh.data_path.removeprefix("s3://").split("/")[0]
         return request.getfixturevalue("s3").objects(bucket)
-    return {str(p): p.stat().st_size for p in Path(wh.data_path).rglob("*") if p.is_file()}
+    return folder_files(wh)
 
 
 def referenced_files(wh: Warehouse) -> set[str]:
