@@ -32,6 +32,7 @@ BENCHMARKS = (
     "concurrency",
     "transform",
     "end_to_end",
+    "maintenance",
 )
 TARGETS_TITLE = "### Issue 8's targets"
 TARGETS_WHAT = (
