@@ -3,7 +3,9 @@ the retention says, except those a closed statement records, which are kept for 
 
 Every commit of a run adds a few small parquet files per table (a batch is a few hundred rows), and
 the next day's refetch deletes most rows of the last ones; every snapshot keeps the files it saw.
-So, in the order DuckLake's own CHECKPOINT takes (which cannot be told to spare a snapshot):
+So DuckLake's own functions run (its CHECKPOINT runs them too, but cannot be told to spare a
+snapshot), compaction before expiry so the files it replaces can go with the snapshots that read
+them, and rewrite before merge so rewritten files are merged too:
 1. rows small commits inlined in the catalog are flushed into parquet files;
 2. files with at least REWRITE_DELETED_SHARE of their rows deleted are rewritten without them;
 3. adjacent small files of a table are merged into files of DuckLake's target size (a merged file
@@ -112,7 +114,7 @@ def maintain(
                 ).fetchall(),
             ]
         kept, cited = con.execute(
-            f"SELECT count(*), count(*) FILTER (snapshot_id IN "
+            "SELECT count(*), count(*) FILTER (snapshot_id IN "
             f"(SELECT snapshot_id FROM statements)) FROM {CATALOG}.snapshots()"
         ).fetchall()[0]
         after = _stored(con, wh.data_path)
