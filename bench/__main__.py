@@ -36,6 +36,7 @@ BENCHMARKS = (
     "transform",
     "end_to_end",
     "startup",
+    "maintenance",
 )
 OPTIONAL = ("dlt_peer",)
 """Run only when named: dlt_peer installs dlt from PyPI."""

@@ -18,10 +18,11 @@ from pipeline.defs.finance import (
     finance_report,
     month_close_asset,
 )
+from pipeline.defs.maintenance import MAINTENANCE_JOB, maintenance_job
 from pipeline.defs.partitions import daily_partitions, range_tags
 from pipeline.defs.publish import parquet_exports, reporting_views
 from pipeline.defs.resources import PipelineRuntime, Progress
-from pipeline.defs.schedules import daily_refresh_schedule
+from pipeline.defs.schedules import daily_refresh_schedule, weekly_maintenance_schedule
 from pipeline.defs.usage import usage_asset
 from pipeline.settings import Settings, read_environment
 
@@ -64,8 +65,11 @@ def build_definitions(env: Mapping[str, str], progress: Progress | None = None) 
             month_close_asset(settings.start_date.replace(day=1)),
         ],
         asset_checks=usage_checks,
-        jobs=[refresh],
-        schedules=[daily_refresh_schedule(REFRESH_JOB, settings.start_date, settings.refetch_days)],
+        jobs=[refresh, maintenance_job],
+        schedules=[
+            daily_refresh_schedule(REFRESH_JOB, settings.start_date, settings.refetch_days),
+            weekly_maintenance_schedule(MAINTENANCE_JOB),
+        ],
         resources={"runtime": PipelineRuntime.from_settings(settings, progress)},
         executor=STEP_PROCESSES,
     )
@@ -78,6 +82,7 @@ def defs() -> dg.Definitions:
 
 
 __all__ = [
+    "MAINTENANCE_JOB",
     "REFRESH_JOB",
     "REPLAY_SELECTION",
     "Progress",

@@ -110,18 +110,29 @@ class S3:
         }
 
     def new_bucket(self) -> str:
+        name = f"lake-{uuid.uuid4().hex[:12]}"
+        self._client().create_bucket(Bucket=name)
+        return name
+
+    def objects(self, bucket: str) -> dict[str, int]:
+        """Every object of `bucket` as `s3://bucket/key` -> its size in bytes."""
+        pages = self._client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return {
+            f"s3://{bucket}/{item['Key']}": item["Size"]
+            for page in pages
+            for item in page.get("Contents", [])
+        }
+
+    def _client(self):
         import boto3
 
-        name = f"lake-{uuid.uuid4().hex[:12]}"
-        client = boto3.client(
+        return boto3.client(
             "s3",
             endpoint_url=self.endpoint,
             aws_access_key_id="test-key-id",
             aws_secret_access_key="test-secret-key",
             region_name="us-east-1",
         )
-        client.create_bucket(Bucket=name)
-        return name
 
 
 @pytest.fixture(scope="session")

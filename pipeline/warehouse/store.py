@@ -148,27 +148,37 @@ class Warehouse:
     def write(self, message: str = "write") -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection in one transaction, schema ensured. Leaving the block normally
         commits it as one snapshot (tagged with the run id, if any); an exception rolls it back."""
+        with self.writer() as con:
+            con.execute("BEGIN TRANSACTION")
+            ensure_schema(con, self.sql_dir)
+            yield con
+            self.commit(con, message)
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection in no transaction, the writer's turn held until the block
+        ends: for work of several transactions in a row (DuckLake's maintenance calls need one
+        each), every one begun by the caller and ended with `commit`."""
         self.check_writable()
         with self._one_writer():
             con = self._session(read_only=False).cursor()
             databases = _databases(con)
             try:
-                con.execute("BEGIN TRANSACTION")
-                ensure_schema(con, self.sql_dir)
                 yield con
-                extra = json.dumps({"run_id": self.run_id}) if self.run_id else None
-                con.execute(
-                    f"CALL {CATALOG}.set_commit_message(?, ?, extra_info => ?)",
-                    [COMMIT_AUTHOR, message, extra],
-                )
-                try:
-                    con.execute("COMMIT")
-                except duckdb.Error as error:
-                    raise WarehouseError(
-                        f"cannot commit to the warehouse: {_error_text(error)}"
-                    ) from None
             finally:
                 _close_leaving_the_instance_as_found(con, databases)
+
+    def commit(self, con: duckdb.DuckDBPyConnection, message: str) -> None:
+        """Commit `con`'s transaction as one snapshot with `message`, tagged with the run id."""
+        extra = json.dumps({"run_id": self.run_id}) if self.run_id else None
+        con.execute(
+            f"CALL {CATALOG}.set_commit_message(?, ?, extra_info => ?)",
+            [COMMIT_AUTHOR, message, extra],
+        )
+        try:
+            con.execute("COMMIT")
+        except duckdb.Error as error:
+            raise WarehouseError(f"cannot commit to the warehouse: {error_text(error)}") from None
 
     @contextlib.contextmanager
     def _one_writer(self) -> Iterator[None]:
@@ -475,6 +485,6 @@ def _first_line(error: BaseException) -> str:
     return (str(error) or type(error).__name__).splitlines()[0]
 
 
-def _error_text(error: BaseException) -> str:
+def error_text(error: BaseException) -> str:
     """DuckDB's message on one line (DuckLake puts the cause on the lines after the first)."""
     return " ".join((str(error) or type(error).__name__).split())

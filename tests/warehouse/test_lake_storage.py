@@ -1,6 +1,5 @@
-"""The storage guarantees, on both kinds of lake: a SQLite catalog with its files in a folder, and
-a Postgres catalog (a real server) with its files on S3 (moto's server). The other process is a
-real one (lake_process.py), so nothing is shared but the lake itself."""
+"""The storage guarantees, on both kinds of lake (the `lake_env` fixture, conftest.py). The other
+process is a real one (lake_process.py), so nothing is shared but the lake itself."""
 
 from __future__ import annotations
 
@@ -18,20 +17,6 @@ from pipeline.settings import Settings
 from pipeline.warehouse import UsageLoad, Warehouse
 
 PROCESS = Path(__file__).with_name("lake_process.py")
-
-
-@pytest.fixture(params=["sqlite-folder", "postgres-s3"])
-def lake_env(request, tmp_path) -> dict[str, str]:
-    """The settings of an empty lake of each kind."""
-    if request.param == "sqlite-folder":
-        return {"PIPELINE_WAREHOUSE": str(tmp_path / "warehouse.sqlite")}
-    postgres, s3 = request.getfixturevalue("postgres"), request.getfixturevalue("s3")
-    bucket = s3.new_bucket()
-    return {
-        "PIPELINE_WAREHOUSE": postgres.new_database(),
-        "PIPELINE_DATA_PATH": f"s3://{bucket}/lake/",
-        **s3.env(bucket),
-    }
 
 
 def lake(env: dict[str, str]) -> Warehouse:
