@@ -15,13 +15,14 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -30,6 +31,7 @@ import dagster as dg
 
 from pipeline.preflight import open_instance
 from pipeline.simulator import Simulator, SimulatorOptions, run_simulator
+from pipeline.warehouse.store import default_data_path
 
 PARTNER_ID = "simPA"
 API_KEY = "bench-api-key-0123456789"
@@ -114,15 +116,14 @@ _STAGED_RUN = (
     + """
 import pipeline.usage_load.batches as batches
 from pipeline.partner_api import PartnerApiClient
-from pipeline.warehouse import RawLanding, RunJournal
+from pipeline.warehouse import RawLanding, UsageLoad
 
 timed_async(PartnerApiClient, "fetch_planned", "fetch balance windows (HTTP client)")
 timed(batches, "raw_answers_frame", "fetch-log rows, body SHA-256")
 timed(batches, "_stored", "look up bodies already stored")
 timed(RawLanding, "land", "write landing files")
 timed(batches, "batch_frames", "transform (batch_frames)")
-timed(RunJournal, "save_batch", "journal: save batch")
-timed(RunJournal, "publish", "journal: publish into the warehouse")
+timed(UsageLoad, "commit_batch", "commit batch into the lake")
 atexit.register(_print_stages)
 
 from pipeline.cli import main
@@ -361,10 +362,30 @@ def pipeline_command(*args: str) -> list[str]:
     return [PYTHON, "-m", "pipeline", *args]
 
 
+LAKE_CATALOG = "warehouse.sqlite"
+"""The lake of a pipeline folder: this SQLite catalog, its data files in warehouse.files/."""
+
+
 def copy_folder(source: Path, target: Path) -> None:
-    """A pipeline folder (warehouse, raw files) copied, without its Dagster history."""
+    """A pipeline folder (the lake, raw files) copied, without its Dagster history. The copy's
+    catalog is pointed at its own data files: a catalog records the absolute path of its data
+    folder, so a plain copy would still read the original's, and refuse to write them."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("dagster_home", "*.lock"))
     (target / "dagster_home").mkdir(exist_ok=True)
+    catalog = target / LAKE_CATALOG
+    if catalog.is_file():
+        with closing(sqlite3.connect(catalog)) as con, con:
+            [(old,)] = con.execute("SELECT value FROM ducklake_metadata WHERE key = 'data_path'")
+            new = old.replace(str(source.absolute()), str(target.absolute()), 1)
+            con.execute("UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'", [new])
+
+
+def lake_bytes(folder: Path) -> int:
+    """The size on disk of a pipeline folder's lake: the catalog and every data file."""
+    catalog = folder / LAKE_CATALOG
+    data = default_data_path(catalog)
+    files = [catalog, *(data.rglob("*") if data.is_dir() else [])]
+    return sum(path.stat().st_size for path in files if path.is_file())
 
 
 def asset_metadata(dagster_home: Path, asset: str) -> dict[str, object]:
