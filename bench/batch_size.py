@@ -41,7 +41,7 @@ def run(options: Options | None = None) -> str:
     for size, m in results.items():
         stages = replay_stages(m)
         last_batch = m.when("replay: batch", last=True)
-        saving = stages.get("journal: save batch", (0.0, 0.0))
+        committing = stages.get("commit batch into the lake", (0.0, 0.0))
         rows.append(
             (
                 f"{size:,}" + (" (default)" if size == default else ""),
@@ -50,24 +50,24 @@ def run(options: Options | None = None) -> str:
                 f"{m.peak_in(last_batch):,.0f} MB",
                 f"{stages['total'][0]:.1f}",
                 f"{stages['total'][1]:.1f}",
-                f"{saving[1]:.1f}",
+                f"{committing[1]:.1f}",
             )
         )
     return section(
         "Batch size (`PIPELINE_BATCH_CLIENTS`)",
         f"`replay_in_batches` of {clients:,} clients x {DAYS} days ({mb:,.0f} MB of JSON) with "
         "each batch size, one run each, in a process of its own. Peak RSS while transforming "
-        "and saving batches, then while publishing the journal (which inserts the whole run's "
-        "rows in one transaction, so it grows with the run, not the batch).",
+        "and committing batches (each batch one transaction into the lake, so it grows with "
+        "the batch, not the run), then after the last batch committed.",
         table(
             [
                 "clients per batch",
                 "batches",
                 "peak RSS, batches",
-                "peak RSS, publish",
+                "peak RSS, after the batches",
                 "replay seconds",
                 "replay CPU seconds",
-                "of which journal saves (CPU s)",
+                "of which batch commits (CPU s)",
             ],
             rows,
         ),

@@ -3,10 +3,10 @@
 The histories are made without HTTP (bench/history.py: the simulator's answers landed as a run
 lands them, then `replay_in_batches`). Then what the day before's run would have left: the
 clients and channels listings loaded over HTTP from the simulator process (a few hundred list
-pages), the views, a whole parquet export and the finance report (the publish job without a day
-range). The measured run is `python -m pipeline run --start Y --end Y`, Y = yesterday, in a
-process of its own. Requests are the pipeline client's own counts (each asset's `api_requests`
-metadata).
+pages), the partner balance, the views, a whole parquet export and the finance report (every
+asset of a refresh but usage, in one Dagster run without a day range). The measured run is
+`python -m pipeline run --start Y --end Y`, Y = yesterday, in a process of its own. Requests are
+the pipeline client's own counts (each asset's `api_requests` metadata).
 """
 
 from __future__ import annotations
@@ -20,16 +20,23 @@ import dagster as dg
 from bench.common import Options, section, table, yesterday
 from bench.history import HISTORY_DAYS, days_before, replayed_history
 from bench.processes import (
+    DagsterRun,
     Measured,
     SimulatorProcess,
+    all_steps,
     asset_metadata,
     copy_folder,
     dagster_runs,
+    job_names,
+    lake_bytes,
     measure,
     pipeline_env,
     simulator_process,
     staged_run_command,
     stages_of,
+    step_seconds,
+    usage_run,
+    usage_step,
 )
 from bench.targets import Target, record
 from pipeline.definitions import build_definitions
@@ -45,16 +52,26 @@ SAME = 1.25
 
 
 def _settle(env: dict[str, str]) -> None:
-    """What the day before's run leaves beside the history: the listings loaded (Dagster job
-    directory_refresh), then the views, a whole parquet export, the finance inputs and report
-    (job publish, without a day range). The measured run then exports only its own day."""
+    """What the day before's run leaves beside the history: every asset of a refresh but the
+    daily-partitioned ones (usage), in one run without a day range: the listings loaded, the
+    partner balance, the views, a whole parquet export, the finance inputs and report. Chosen by
+    asset, not by job, so it holds whether a refresh is one job or several. The measured run
+    then exports only its own day."""
     defs = build_definitions(env)
-    for job in ("directory_refresh", "publish"):
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, run_config=QUIET_CONSOLE, raise_on_error=True
-            )
-        assert result.success
+    graph = defs.resolve_asset_graph()
+    keys = [
+        key
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable and graph.get(key).partitions_def is None
+    ]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=instance,
+            run_config=QUIET_CONSOLE,
+            asset_selection=keys,
+            raise_on_error=True,
+        )
+    assert result.success
 
 
 def _table_rows(folder: Path) -> dict[str, int]:
@@ -75,7 +92,7 @@ def _daily(sim: SimulatorProcess, clients: int, days: int, folder: Path) -> dict
     env = pipeline_env(folder, sim.base_url)
     _settle(env)
     held = _table_rows(folder)
-    size_mb = (folder / "warehouse.sqlite").stat().st_size / 1e6
+    size_mb = lake_bytes(folder) / 1e6
     day = yesterday().isoformat()
     before = sim.cpu_seconds()
     measured = measure(staged_run_command("--start", day, "--end", day), env, folder).check()
@@ -93,7 +110,7 @@ def _daily(sim: SimulatorProcess, clients: int, days: int, folder: Path) -> dict
         "requests": requests,
         "retries": retries,
         "simulator_cpu": sim.cpu_seconds() - before,
-        "runs": {run.job: run for run in dagster_runs(home)},
+        "runs": dagster_runs(home),
         "stages": stages_of(measured),
     }
 
@@ -111,8 +128,8 @@ def run(options: Options | None = None) -> str:
     rows = []
     for r in results:
         m: Measured = r["measured"]
-        runs = r["runs"]
-        usage = runs["usage_backfill"]
+        runs: list[DagsterRun] = r["runs"]
+        start, end = usage_step(runs)
         rows.append(
             (
                 r["days"],
@@ -121,21 +138,21 @@ def run(options: Options | None = None) -> str:
                 f"{m.seconds:.1f}",
                 f"{m.cpu_seconds:.1f}",
                 f"{m.peak_mb:,.0f} MB",
-                f"{runs['directory_refresh'].seconds:.1f}",
-                f"{usage.seconds:.1f} ({usage.work or 0:.1f})",
-                f"{runs['publish'].seconds:.1f}",
+                f"{sum(run.seconds for run in runs):.1f}",
+                f"{end - start:.1f} ({usage_run(runs).work or 0:.1f})",
+                f"{sum(step_seconds(runs).values()) - (end - start):.1f}",
                 f"{r['simulator_cpu']:.1f}",
             )
         )
-    step_names = [(run.job, step) for run in results[0]["runs"].values() for step in run.steps]
+    usage_key = usage_run(results[0]["runs"]).usage_step
     step_rows = []
-    for job, step in step_names:
+    for step in all_steps(results[0]["runs"]):
         cells = []
         for r in results:
-            start, end = r["runs"][job].spans.get(step, (float("nan"), float("nan")))
+            start, end = all_steps(r["runs"]).get(step, (float("nan"), float("nan")))
             cells.append(f"{end - start:.1f} s, {r['measured'].peak_in(start, end):,.0f} MB")
-        step_rows.append((f"{job}: {step}", *cells))
-        if step == "usage":  # its stages, timed around their functions in the same run
+        step_rows.append((step, *cells))
+        if step == usage_key:  # its stages, timed around their functions in the same run
             for stage in results[0]["stages"]:
                 seconds = [r["stages"].get(stage, (float("nan"), 0.0))[0] for r in results]
                 step_rows.append((f"- usage: {stage}", *(f"{x:.1f} s" for x in seconds)))
@@ -178,54 +195,51 @@ def run(options: Options | None = None) -> str:
     return section(
         "Daily run on a long history",
         f"`python -m pipeline run` of yesterday for {size}, on a warehouse holding the 30 or "
-        "365 days before (made from generated raw answers by `replay_in_batches`, then the "
-        "listings loaded and one publish without a day range: views, a whole parquet export, "
-        "the finance report); the simulator is a process of its own without rate limit. One run "
-        f"each. Requests per run: {usage_requests[0]:,} balance requests, {pages} list pages, "
-        "1 partner balance, "
-        f"{sum(r['retries'] for r in results)} retries. The runs' seconds come from their "
-        "Dagster event logs; usage work is the usage step's own fetch, transform, journal and "
-        "publish (`duration_seconds`).",
+        "365 days before (made from generated raw answers by `replay_in_batches`, then every "
+        "other asset of a refresh materialized once without a day range: the listings, the "
+        "partner balance, the views, a whole parquet export, the finance report); the "
+        "simulator is a process of its own without rate limit. One run each. Requests per run: "
+        f"{usage_requests[0]:,} balance requests, {pages} list pages, 1 partner balance, "
+        f"{sum(r['retries'] for r in results)} retries. The Dagster seconds come from the "
+        f"event logs of the refresh's run(s) ({job_names(results[0]['runs'])}): all of them, the "
+        "usage step (`usage`) with its usage work in brackets (the step's own fetch, "
+        "transform and batch commits into the lake, its `duration_seconds`), the other steps. "
+        "The lake's size on disk is its SQLite catalog and its data files.",
         table(
             [
                 "days held",
                 "usage_daily rows held",
-                "warehouse file",
+                "lake on disk",
                 "seconds",
                 "CPU seconds",
                 "peak RSS",
-                "directory run (s)",
-                "usage run (s) (usage work)",
-                "publish run (s)",
+                "Dagster run(s) (s)",
+                "usage step (s) (usage work)",
+                "other steps (s)",
                 "simulator CPU seconds",
             ],
             rows,
         ),
         "The Dagster steps of the same two runs: seconds from start to end of each step, and "
         "the peak resident size sampled while it ran. Every step that writes the warehouse "
-        "(the listings' loads, the usage step's publish of its journal, the partner balance, "
-        "the views, the finance inputs) copies the whole file first (copy-on-write):",
+        "(the listings' loads, the usage step's batch commits, the partner balance, the views, "
+        "the finance inputs) commits its own transactions into the lake, each a snapshot that "
+        "adds what changed, so none of them copies the lake:",
         table(["step", *(f"{days} days held" for days in HISTORIES)], step_rows),
     )
 
 
 def _growth(results: list[dict]) -> str:
     """The Dagster steps that took longest to grow from the first history to the last."""
-    short, long = (r["runs"] for r in results)
+    short, long = (step_seconds(r["runs"]) for r in results)
     grew = sorted(
-        (
-            (long[job].steps.get(step, 0.0) - seconds, f"{job}: {step}")
-            for job, run in short.items()
-            for step, seconds in run.steps.items()
-        ),
-        reverse=True,
+        ((long.get(step, 0.0) - seconds, step) for step, seconds in short.items()), reverse=True
     )
     peaks = []
     for r in results:
         spans = [
-            (r["measured"].peak_in(start, end), f"{job}: {step}")
-            for job, run in r["runs"].items()
-            for step, (start, end) in run.spans.items()
+            (r["measured"].peak_in(start, end), step)
+            for step, (start, end) in all_steps(r["runs"]).items()
         ]
         peak, step = max(spans, default=(0.0, "?"))
         peaks.append(f"{peak:,.0f} MB in {step} with {r['days']} days held")

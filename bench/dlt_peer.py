@@ -43,6 +43,7 @@ from bench.processes import (
     measure,
     pipeline_command,
     pipeline_env,
+    usage_run,
 )
 from pipeline.partner_api.config import DEFAULT_CONCURRENCY, DEFAULT_WINDOW_DAYS
 from pipeline.partner_api.windows import split_windows, unix_bounds
@@ -144,7 +145,7 @@ def run(options: Options | None = None) -> str:
     cpu_faster = theirs.measured.cpu_seconds / ours.measured.cpu_seconds
     less_memory = theirs.measured.peak_mb / ours.measured.peak_mb
     same = (ours.rows, ours.total_price) == (theirs.rows, theirs.total_price)
-    usage = next(r for r in runs if r.job == "usage_backfill")
+    usage = usage_run(runs)
     spent = ", ".join(f"{r.job} {r.seconds:.1f} s" for r in runs)
     return section(
         "dlt's `rest_api` as a peer (`python -m pipeline run`)",

@@ -2,9 +2,10 @@
 
 The bodies come from the simulator's generator in this process (the same seed, client count and
 history as a `python -m pipeline simulator` process, so the same clients and figures). Each batch
-of clients is landed through `RawLanding.land` into a parquet landing file, and the fetch-log
-rows go into the warehouse's raw_balance_fetches through a run journal, as a run saves them.
-The usage tables are then built by `replay_in_batches` (bench/replay.py, bench/daily.py).
+of clients is landed through `RawLanding.land` into a parquet landing file, and its fetch-log
+rows are committed into the lake's raw_balance_fetches by `UsageLoad.commit_batch`, one
+transaction (snapshot) a batch, as a run commits them. The usage tables are then built by
+`replay_in_batches` (bench/replay.py, bench/daily.py).
 
 Optionally the same bodies are also written as newline-delimited JSON, one answer a line
 (`{"client_id": ..., "fetched_at": ..., "body": <the body as received>}`), for DuckDB's own
@@ -29,7 +30,7 @@ from pipeline.simulator import SimulatorOptions
 from pipeline.simulator.balance import BalanceQuery, balance_json
 from pipeline.simulator.runtime import Runtime
 from pipeline.transform import raw_answers_frame
-from pipeline.warehouse import REQUEST_KEY, RawLanding, RunJournal, Warehouse
+from pipeline.warehouse import REQUEST_KEY, RawLanding, UsageLoad, Warehouse, coverage_frame
 
 HISTORY_DAYS = 400
 """The simulator's --history-days in every scale benchmark (one world for all of them)."""
@@ -40,7 +41,9 @@ BATCH = 200
 @dataclass(frozen=True)
 class History:
     folder: Path
-    """Holds warehouse.sqlite (raw_balance_fetches only) and raw/ (the landing files)."""
+    """Holds the lake (catalog warehouse.sqlite, data files in warehouse.files/) with the fetch
+    log only (raw_balance_fetches, and the load that committed it), and raw/ (the landing
+    files)."""
     clients: int
     start: date
     end: date
@@ -76,7 +79,7 @@ def build_history(
     fetched_at = datetime.now(UTC)
     json_path = folder / "answers.ndjson" if ndjson else None
     out = json_path.open("wb") if json_path else None
-    logs: list[pl.DataFrame] = []
+    load = UsageLoad.open(wh, "run", start, end, resume=False)
     json_bytes = 0
     generating = 0.0
     try:
@@ -96,7 +99,8 @@ def build_history(
             ]
             generating += time.process_time() - began
             raw = raw_answers_frame(windows)
-            logs.append(landing.land(raw, _nothing_stored(raw)))
+            fetches = landing.land(raw, _nothing_stored(raw))
+            _log_fetches(wh, load, first // BATCH + 1, batch, fetches)
             json_bytes += sum(len(w.content) for w in windows)
             if out:
                 stamp = fetched_at.isoformat()
@@ -108,7 +112,7 @@ def build_history(
     finally:
         if out:
             out.close()
-    _log_fetches(wh, ids, pl.concat(logs), start, end)
+    load.finish(wh)
     landed = sum(p.stat().st_size for p in (folder / "raw").rglob("*.parquet"))
     return History(folder, clients, start, end, len(ids), json_bytes, landed, generating, json_path)
 
@@ -118,13 +122,13 @@ def _nothing_stored(raw: pl.DataFrame) -> pl.DataFrame:
 
 
 def _log_fetches(
-    wh: Warehouse, ids: Sequence[str], fetches: pl.DataFrame, start: date, end: date
+    wh: Warehouse, load: UsageLoad, batch: int, ids: Sequence[str], fetches: pl.DataFrame
 ) -> None:
-    """The fetch-log rows into the warehouse, through a journal as a run saves them."""
-    with RunJournal.open(wh, "run", start, end, resume=False) as journal:
-        journal.save_batch(ids, {"raw_balance_fetches": fetches})
-        journal.publish(wh)
-        journal.remove()
+    """A batch's fetch-log rows committed into the lake in one transaction, through the call a
+    run commits its batches with. The batch covers no day: the usage tables stay empty until
+    `replay_in_batches` builds them from the log."""
+    covered = coverage_frame([], load.start, load.end, datetime.now(UTC))
+    load.commit_batch(wh, batch, ids, {"usage_coverage": covered, "raw_balance_fetches": fetches})
 
 
 def days_before(end: date, days: int) -> date:
@@ -138,7 +142,7 @@ began = time.perf_counter()
 from datetime import date
 import pipeline.usage_load.batches as batches
 from pipeline.settings import Settings, read_environment
-from pipeline.warehouse import RawLanding, RunJournal, Warehouse
+from pipeline.warehouse import RawLanding, UsageLoad, Warehouse
 
 STAGES = {}
 
@@ -155,11 +159,10 @@ def timed(owner, name, label):
     setattr(owner, name, wrapper)
 
 timed(batches, "replay_fetches", "read the fetch log")
-timed(RawLanding, "bodies", "read landing files")
+timed(RawLanding, "read_back", "read landing files")
 timed(batches, "_answers", "bodies to answer objects")
 timed(batches, "batch_frames", "transform (batch_frames)")
-timed(RunJournal, "save_batch", "journal: save batch")
-timed(RunJournal, "publish", "journal: publish into the warehouse")
+timed(UsageLoad, "commit_batch", "commit batch into the lake")
 
 def report(line):
     print(line, file=sys.stderr, flush=True)

@@ -15,13 +15,14 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -30,6 +31,7 @@ import dagster as dg
 
 from pipeline.preflight import open_instance
 from pipeline.simulator import Simulator, SimulatorOptions, run_simulator
+from pipeline.warehouse.store import default_data_path
 
 PARTNER_ID = "simPA"
 API_KEY = "bench-api-key-0123456789"
@@ -114,15 +116,14 @@ _STAGED_RUN = (
     + """
 import pipeline.usage_load.batches as batches
 from pipeline.partner_api import PartnerApiClient
-from pipeline.warehouse import RawLanding, RunJournal
+from pipeline.warehouse import RawLanding, UsageLoad
 
 timed_async(PartnerApiClient, "fetch_planned", "fetch balance windows (HTTP client)")
 timed(batches, "raw_answers_frame", "fetch-log rows, body SHA-256")
 timed(batches, "_stored", "look up bodies already stored")
 timed(RawLanding, "land", "write landing files")
 timed(batches, "batch_frames", "transform (batch_frames)")
-timed(RunJournal, "save_batch", "journal: save batch")
-timed(RunJournal, "publish", "journal: publish into the warehouse")
+timed(UsageLoad, "commit_batch", "commit batch into the lake")
 atexit.register(_print_stages)
 
 from pipeline.cli import main
@@ -361,10 +362,30 @@ def pipeline_command(*args: str) -> list[str]:
     return [PYTHON, "-m", "pipeline", *args]
 
 
+LAKE_CATALOG = "warehouse.sqlite"
+"""The lake of a pipeline folder: this SQLite catalog, its data files in warehouse.files/."""
+
+
 def copy_folder(source: Path, target: Path) -> None:
-    """A pipeline folder (warehouse, raw files) copied, without its Dagster history."""
+    """A pipeline folder (the lake, raw files) copied, without its Dagster history. The copy's
+    catalog is pointed at its own data files: a catalog records the absolute path of its data
+    folder, so a plain copy would still read the original's, and refuse to write them."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("dagster_home", "*.lock"))
     (target / "dagster_home").mkdir(exist_ok=True)
+    catalog = target / LAKE_CATALOG
+    if catalog.is_file():
+        with closing(sqlite3.connect(catalog)) as con, con:
+            [(old,)] = con.execute("SELECT value FROM ducklake_metadata WHERE key = 'data_path'")
+            new = old.replace(str(source.absolute()), str(target.absolute()), 1)
+            con.execute("UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'", [new])
+
+
+def lake_bytes(folder: Path) -> int:
+    """The size on disk of a pipeline folder's lake: the catalog and every data file."""
+    catalog = folder / LAKE_CATALOG
+    data = default_data_path(catalog)
+    files = [catalog, *(data.rglob("*") if data.is_dir() else [])]
+    return sum(path.stat().st_size for path in files if path.is_file())
 
 
 def asset_metadata(dagster_home: Path, asset: str) -> dict[str, object]:
@@ -376,16 +397,23 @@ def asset_metadata(dagster_home: Path, asset: str) -> dict[str, object]:
         return {key: value.value for key, value in event.asset_materialization.metadata.items()}
 
 
+USAGE_STEP = "usage"
+"""The step key of the usage multi-asset (usage_daily, usage_by_category), whichever job runs it."""
+USAGE_ASSET = dg.AssetKey("usage_daily")
+
+
 @dataclass(frozen=True)
 class DagsterRun:
     job: str
     seconds: float
     """From its first event (the planned materializations come first) to its last."""
     work: float | None
-    """For the usage run: the usage step's own fetch, transform, journal and publish (its
-    `duration_seconds` metadata); the rest of the run is Dagster's bookkeeping and the checks."""
+    """In the run that materialized usage_daily: the usage step's own fetch, transform and batch
+    commits (its `duration_seconds` metadata); None in a run without the usage step."""
     spans: dict[str, tuple[float, float]]
     """time.time() of each step's start and end."""
+    usage_step: str | None = None
+    """The key of the step that materialized usage_daily (`usage`), if this run has it."""
 
     @property
     def steps(self) -> dict[str, float]:
@@ -394,23 +422,65 @@ class DagsterRun:
 
 
 def dagster_runs(dagster_home: Path) -> list[DagsterRun]:
-    """The runs of that Dagster instance, oldest first."""
+    """The runs of that Dagster instance, oldest first: a refresh's one run, or its staged runs."""
     runs = []
     with open_instance(dagster_home) as instance:
         for record in reversed(instance.get_runs()):
             logs = instance.all_logs(record.run_id)
-            work = None
-            if record.job_name == "usage_backfill":
-                for log in logs:
-                    event = log.dagster_event
-                    if event and event.is_step_materialization:
-                        metadata = event.event_specific_data.materialization.metadata  # type: ignore[union-attr]
-                        if "duration_seconds" in metadata:
-                            work = float(metadata["duration_seconds"].value)
-                            break
             seconds = logs[-1].timestamp - logs[0].timestamp if logs else 0.0
-            runs.append(DagsterRun(record.job_name, seconds, work, _step_spans(logs)))
+            work, step = _usage_work(logs)
+            runs.append(DagsterRun(record.job_name, seconds, work, _step_spans(logs), step))
     return runs
+
+
+def usage_run(runs: Sequence[DagsterRun]) -> DagsterRun:
+    """The run holding the usage step (step key `usage`, or the usage_daily materialization):
+    the whole refresh when it is one run, its usage run when it is staged."""
+    found = [run for run in runs if run.usage_step in run.spans]
+    if not found:
+        jobs = ", ".join(run.job for run in runs) or "none"
+        raise RuntimeError(f"no Dagster run ran the usage step (runs: {jobs})")
+    return found[-1]
+
+
+def usage_step(runs: Sequence[DagsterRun]) -> tuple[float, float]:
+    """time.time() of the usage step's start and end (in the latest run that ran it)."""
+    run = usage_run(runs)
+    return run.spans[run.usage_step]  # type: ignore[index]
+
+
+def all_steps(runs: Sequence[DagsterRun]) -> dict[str, tuple[float, float]]:
+    """Every step of the runs, in the order they ran, by step key (`job: step` when two runs
+    have a step of the same key): whether a refresh is one run or several."""
+    keys = [step for run in runs for step in run.spans]
+    return {
+        (f"{run.job}: {step}" if keys.count(step) > 1 else step): span
+        for run in runs
+        for step, span in sorted(run.spans.items(), key=lambda item: item[1])
+    }
+
+
+def step_seconds(runs: Sequence[DagsterRun]) -> dict[str, float]:
+    """Seconds from each step's start to its end, by `all_steps`' keys."""
+    return {step: end - start for step, (start, end) in all_steps(runs).items()}
+
+
+def job_names(runs: Sequence[DagsterRun]) -> str:
+    """The jobs of the runs, in order, for a sentence: `warehouse_refresh`, or the staged ones."""
+    return ", ".join(f"`{run.job}`" for run in runs)
+
+
+def _usage_work(logs: list) -> tuple[float | None, str | None]:
+    """The usage step's own work (seconds) and its step key, from the usage_daily
+    materialization; (None, "usage") when there is none, but a step `usage` may have run (and
+    failed)."""
+    for log in logs:
+        event = log.dagster_event
+        if event and event.is_step_materialization and event.asset_key == USAGE_ASSET:
+            metadata = event.event_specific_data.materialization.metadata  # type: ignore[union-attr]
+            if "duration_seconds" in metadata:
+                return float(metadata["duration_seconds"].value), log.step_key
+    return None, USAGE_STEP
 
 
 def _step_spans(logs: list) -> dict[str, tuple[float, float]]:

@@ -35,6 +35,9 @@ from bench.processes import (
 )
 from bench.targets import Target, record
 from pipeline.settings import Settings
+from pipeline.warehouse import Warehouse
+from pipeline.warehouse.extensions import UNVERIFIED_LOAD, load_extensions
+from pipeline.warehouse.sql_text import quoted
 
 FULL_CLIENTS = 150
 QUICK_CLIENTS = 30
@@ -112,10 +115,13 @@ def _killed_run(env: dict[str, str], folder: Path, days: int) -> dict[str, objec
 
 
 def _differences(clean: Path, resumed: Path) -> dict[str, tuple[int, int, int]]:
-    """Per table: rows in the clean run, rows in the resumed one, rows in only one of them."""
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{clean / 'warehouse.sqlite'}' AS clean (READ_ONLY)")
-    con.execute(f"ATTACH '{resumed / 'warehouse.sqlite'}' AS resumed (READ_ONLY)")
+    """Per table: rows in the clean run, rows in the resumed one, rows in only one of them.
+    Both are lakes (a SQLite catalog and its data files), attached read-only side by side."""
+    con = duckdb.connect(config=UNVERIFIED_LOAD)
+    load_extensions(con, Warehouse(clean / "warehouse.sqlite").extensions())
+    for name, folder in (("clean", clean), ("resumed", resumed)):
+        lake = quoted(f"ducklake:sqlite:{folder / 'warehouse.sqlite'}")
+        con.execute(f"ATTACH {lake} AS {name} (READ_ONLY)")
     found = {}
     for name, left_out in COMPARED.items():
         columns = f"* EXCLUDE ({', '.join(left_out)})"

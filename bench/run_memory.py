@@ -16,12 +16,17 @@ from bench.history import HISTORY_DAYS
 from bench.processes import (
     DagsterRun,
     Measured,
+    all_steps,
     dagster_runs,
+    job_names,
     measure,
     pipeline_env,
     simulator_process,
     staged_run_command,
     stages_of,
+    step_seconds,
+    usage_run,
+    usage_step,
 )
 from bench.targets import Target, record
 
@@ -34,7 +39,7 @@ GROWTH = 1.25
 
 
 def _run(clients: int, days: int, folder: Path) -> tuple[Measured, float, list[DagsterRun]]:
-    """The run's measurement, the simulator's CPU seconds during it, the run's Dagster runs."""
+    """The run's measurement, the simulator's CPU seconds during it, its Dagster run(s)."""
     end = yesterday()
     start = end - timedelta(days=days - 1)
     with simulator_process(clients, HISTORY_DAYS, folder) as sim:
@@ -56,8 +61,8 @@ def run(options: Options | None = None) -> str:
             results[clients] = _run(clients, days, Path(tmp))
     rows = []
     for clients, (m, sim_cpu, runs) in results.items():
-        usage = next(run for run in runs if run.job == "usage_backfill")
-        other = sum(run.seconds for run in runs if run is not usage)
+        work = usage_run(runs).work
+        start, end = usage_step(runs)
         rows.append(
             (
                 f"{clients:,}",
@@ -67,9 +72,10 @@ def run(options: Options | None = None) -> str:
                 m.phase_at_peak(),
                 f"{m.seconds:.0f}",
                 f"{m.cpu_seconds:.0f}",
-                f"{usage.seconds:.0f}",
-                f"{usage.work:.0f}" if usage.work is not None else "?",
-                f"{other:.0f}",
+                f"{sum(run.seconds for run in runs):.0f}",
+                f"{end - start:.0f}",
+                f"{work:.0f}" if work is not None else "?",
+                f"{sum(step_seconds(runs).values()) - (end - start):.0f}",
                 f"{sim_cpu:.0f}",
             )
         )
@@ -95,30 +101,33 @@ def run(options: Options | None = None) -> str:
         f"{days} days ending yesterday, one balance window a client (PIPELINE_WINDOW_DAYS=366), "
         "default batch size; the simulator is a process of its own without rate limit. Each "
         "figure is one run into an empty folder. Peak RSS of the pipeline process; the "
-        "resident size sampled every 50 ms gives the peak while fetching and saving batches, "
-        "and from the last batch on (publish, views, exports, report). The usage run's seconds "
-        "are from its Dagster event log; its usage work is the usage step's own fetch, "
-        "transform, journal and publish (`duration_seconds`); the rest of that run is Dagster "
-        "logging a planned and a materialization event per day for both usage assets, and the "
-        "checks.",
+        "resident size sampled every 50 ms gives the peak while fetching and committing "
+        "batches, and from the last batch committed on (partner balance, views, exports, "
+        "report). The Dagster seconds are from the event logs of the refresh's run(s) "
+        f"({job_names(results[sizes[1]][2])}): all of them, the usage step (`usage`), its usage "
+        "work (the step's own fetch, transform and batch commits into the lake, its "
+        "`duration_seconds`; the rest of the step is Dagster logging a materialization event "
+        "per day for both usage assets, and the step's checks), and the other steps; what the "
+        "runs spend outside their steps is mostly a planned event per day and asset.",
         table(
             [
                 "clients",
                 "peak RSS",
                 "peak, batches",
-                "peak, publish on",
+                "peak, after the last batch",
                 "peak came after",
                 "seconds",
                 "CPU seconds",
-                "usage run (s)",
+                "Dagster run(s) (s)",
+                "usage step (s)",
                 "of which usage work (s)",
-                "directory + publish runs (s)",
+                "other steps (s)",
                 "simulator CPU seconds",
             ],
             rows,
         ),
         f"Where the {large:,}-client run's time goes: the usage step's stages (timed around "
-        "their functions in the same run), then the rest of each Dagster run.",
+        "their functions in the same run), then the rest of its Dagster run(s), step by step.",
         table(["stage", "seconds", "CPU seconds"], stage_rows),
     )
 
@@ -126,31 +135,39 @@ def run(options: Options | None = None) -> str:
 def _stage_rows(measured: Measured, runs: list[DagsterRun]) -> list[tuple[str, str, str]]:
     stages = stages_of(measured)
     rows = [(stage, f"{wall:.1f}", f"{cpu:.1f}") for stage, (wall, cpu) in stages.items()]
-    usage = next(run for run in runs if run.job == "usage_backfill")
+    work = usage_run(runs).work
+    start, end = usage_step(runs)
     in_stages = sum(wall for wall, _ in stages.values())
-    if usage.work is not None:
-        rows.append(("rest of the usage step", f"{usage.work - in_stages:.1f}", ""))
+    if work is not None:
+        rows.append(("rest of the usage step's work", f"{work - in_stages:.1f}", ""))
         rows.append(
             (
-                "usage run outside its step's work: Dagster events, checks",
-                f"{usage.seconds - usage.work:.1f}",
+                "usage step outside its work: Dagster events, checks",
+                f"{end - start - work:.1f}",
                 "",
             )
         )
-    for run in runs:
-        if run is not usage:
-            rows.append((f"Dagster run {run.job}", f"{run.seconds:.1f}", ""))
-    outside = measured.seconds - sum(run.seconds for run in runs)
-    rows.append(("outside the Dagster runs: start-up, summary", f"{outside:.1f}", ""))
+    steps = all_steps(runs)
+    for step, (began, ended) in steps.items():
+        if (began, ended) != (start, end):
+            rows.append((f"step {step}", f"{ended - began:.1f}", ""))
+    in_steps = sum(ended - began for began, ended in steps.values())
+    in_runs = sum(run.seconds for run in runs)
+    rows.append(
+        (
+            "Dagster run(s) outside their steps: planned events, run start and end",
+            f"{in_runs - in_steps:.1f}",
+            "",
+        )
+    )
+    rows.append(
+        ("outside the Dagster runs: start-up, summary", f"{measured.seconds - in_runs:.1f}", "")
+    )
     return rows
 
 
 def _peak_step(measured: Measured, runs: list[DagsterRun]) -> str:
     """The Dagster step during which the resident size peaked, and that peak."""
-    spans = [
-        (measured.peak_in(start, end), f"{run.job}: {step}")
-        for run in runs
-        for step, (start, end) in run.spans.items()
-    ]
+    spans = [(measured.peak_in(start, end), step) for step, (start, end) in all_steps(runs).items()]
     peak, step = max(spans, default=(0.0, "?"))
     return f"highest during the step {step} ({peak:,.0f} MB)"
