@@ -41,7 +41,7 @@ def run(options: Options | None = None) -> str:
     for size, m in results.items():
         stages = replay_stages(m)
         last_batch = m.when("replay: batch", last=True)
-        saving = stages.get("journal: save batch", (0.0, 0.0))
+        saving = stages.get("commit batch into the lake", (0.0, 0.0))
         rows.append(
             (
                 f"{size:,}" + (" (default)" if size == default else ""),

@@ -3,7 +3,7 @@
 The bodies come from the simulator's generator in this process (the same seed, client count and
 history as a `python -m pipeline simulator` process, so the same clients and figures). Each batch
 of clients is landed through `RawLanding.land` into a parquet landing file, and the fetch-log
-rows go into the warehouse's raw_balance_fetches through a run journal, as a run saves them.
+rows go into the warehouse's raw_balance_fetches in one committed batch, as a run commits them.
 The usage tables are then built by `replay_in_batches` (bench/replay.py, bench/daily.py).
 
 Optionally the same bodies are also written as newline-delimited JSON, one answer a line
@@ -29,7 +29,7 @@ from pipeline.simulator import SimulatorOptions
 from pipeline.simulator.balance import BalanceQuery, balance_json
 from pipeline.simulator.runtime import Runtime
 from pipeline.transform import raw_answers_frame
-from pipeline.warehouse import REQUEST_KEY, RawLanding, RunJournal, Warehouse
+from pipeline.warehouse import REQUEST_KEY, RawLanding, UsageLoad, Warehouse, coverage_frame
 
 HISTORY_DAYS = 400
 """The simulator's --history-days in every scale benchmark (one world for all of them)."""
@@ -120,11 +120,13 @@ def _nothing_stored(raw: pl.DataFrame) -> pl.DataFrame:
 def _log_fetches(
     wh: Warehouse, ids: Sequence[str], fetches: pl.DataFrame, start: date, end: date
 ) -> None:
-    """The fetch-log rows into the warehouse, through a journal as a run saves them."""
-    with RunJournal.open(wh, "run", start, end, resume=False) as journal:
-        journal.save_batch(ids, {"raw_balance_fetches": fetches})
-        journal.publish(wh)
-        journal.remove()
+    """The fetch-log rows into the warehouse, committed as a run's batch commits them (covering
+    no day, so the replay that follows loads every one)."""
+    load = UsageLoad.open(wh, "run", start, end, resume=False)
+    nothing_covered = coverage_frame([], start, end, datetime.now(UTC))
+    tables = {"usage_coverage": nothing_covered, "raw_balance_fetches": fetches}
+    load.commit_batch(wh, 1, ids, tables)
+    load.finish(wh)
 
 
 def days_before(end: date, days: int) -> date:
@@ -138,7 +140,7 @@ began = time.perf_counter()
 from datetime import date
 import pipeline.usage_load.batches as batches
 from pipeline.settings import Settings, read_environment
-from pipeline.warehouse import RawLanding, RunJournal, Warehouse
+from pipeline.warehouse import RawLanding, UsageLoad, Warehouse
 
 STAGES = {}
 
@@ -158,8 +160,7 @@ timed(batches, "replay_fetches", "read the fetch log")
 timed(RawLanding, "bodies", "read landing files")
 timed(batches, "_answers", "bodies to answer objects")
 timed(batches, "batch_frames", "transform (batch_frames)")
-timed(RunJournal, "save_batch", "journal: save batch")
-timed(RunJournal, "publish", "journal: publish into the warehouse")
+timed(UsageLoad, "commit_batch", "commit batch into the lake")
 
 def report(line):
     print(line, file=sys.stderr, flush=True)

@@ -103,15 +103,14 @@ _STAGED_RUN = (
     + """
 import pipeline.usage_load.batches as batches
 from pipeline.partner_api import PartnerApiClient
-from pipeline.warehouse import RawLanding, RunJournal
+from pipeline.warehouse import RawLanding, UsageLoad
 
 timed_async(PartnerApiClient, "fetch_planned", "fetch balance windows (HTTP client)")
 timed(batches, "raw_answers_frame", "fetch-log rows, body SHA-256")
 timed(batches, "_stored", "look up bodies already stored")
 timed(RawLanding, "land", "write landing files")
 timed(batches, "batch_frames", "transform (batch_frames)")
-timed(RunJournal, "save_batch", "journal: save batch")
-timed(RunJournal, "publish", "journal: publish into the warehouse")
+timed(UsageLoad, "commit_batch", "commit batch into the lake")
 atexit.register(_print_stages)
 
 from pipeline.cli import main
