@@ -31,6 +31,7 @@ BENCHMARKS = (
     "channels",
     "concurrency",
     "transform",
+    "parse",
     "end_to_end",
 )
 TARGETS_TITLE = "### Issue 8's targets"
