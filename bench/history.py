@@ -157,7 +157,7 @@ def timed(owner, name, label):
     setattr(owner, name, wrapper)
 
 timed(batches, "replay_fetches", "read the fetch log")
-timed(RawLanding, "bodies", "read landing files")
+timed(RawLanding, "read_back", "read landing files")
 timed(batches, "_answers", "bodies to answer objects")
 timed(batches, "batch_frames", "transform (batch_frames)")
 timed(UsageLoad, "commit_batch", "commit batch into the lake")
