@@ -34,6 +34,7 @@ BENCHMARKS = (
     "channels",
     "concurrency",
     "transform",
+    "parse",
     "end_to_end",
     "startup",
     "maintenance",

@@ -19,23 +19,11 @@ from pathlib import Path
 
 from pipeline.finance.csv_input import InputFileError, csv_rows, plain_decimal
 from pipeline.finance.months import parse_month
+from pipeline.transform.fields import DOCUMENTED_CATEGORIES
 
 COLUMNS = ("client_id", "category", "unit_price", "currency")
 OPTIONAL_COLUMNS = ("valid_from",)
 NUMBER_FEE, MINIMUM_MONTHLY = "number_fee", "minimum_monthly"
-# The categories the API is documented to send; the warehouse may know more (usage_by_category).
-DOCUMENTED_CATEGORIES = frozenset(
-    {
-        "authentication",
-        "authentication_international",
-        "business_initiated",
-        "marketing",
-        "marketing_lite",
-        "service",
-        "user_initiated",
-        "utility",
-    }
-)
 PRICE_DECIMALS = 6  # rate_cards.unit_price is DECIMAL(18, 6)
 PRICE_HIGHEST = Decimal("999999999999.999999")
 _CURRENCY = re.compile(r"[A-Z]{3}")

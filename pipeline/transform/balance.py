@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.transform.columnar import MONEY_MAX, Answers
 from pipeline.transform.errors import UsageFormatError, show_value
 from pipeline.transform.parsing import (
     RawBalance,
@@ -17,7 +18,7 @@ from pipeline.transform.parsing import (
     scalar_text,
     utc_timestamp,
 )
-from pipeline.transform.schemas import BALANCE_SNAPSHOTS, schema_of
+from pipeline.transform.schemas import BALANCE_SNAPSHOTS, MONEY, schema_of
 
 _REQUIRED = ("balance",)
 _MONEY = (
@@ -37,6 +38,59 @@ def balance_snapshots_frame(responses: Sequence[RawBalance]) -> pl.DataFrame:
     bi_/ui_ prices are null when absent. Two responses of a client fetched at the same instant
     share a key: the later one in `responses` wins.
     """
+    return balance_snapshots_of(Answers.of(responses))
+
+
+def balance_snapshots_of(answers: Answers) -> pl.DataFrame:
+    """`balance_snapshots_frame` of answers whose bodies may have been read with others."""
+    typed = _read_snapshots(answers)
+    if typed is None:
+        typed = _parsed_snapshots(answers.raws)
+    return (
+        typed.with_columns(utc_timestamp(pl.col("last_renewal_date")).alias("last_renewal_date"))
+        .unique(["client_id", "observed_at"], keep="last", maintain_order=True)
+        .select(BALANCE_SNAPSHOTS.names())
+    )
+
+
+def _read_snapshots(answers: Answers) -> pl.DataFrame | None:
+    """What `_parsed_snapshots` gives, from Arrow's typed read of the bodies; None where a field
+    needs the exact parse's judgement (which then refuses it, or accepts it)."""
+    if answers.read is None:
+        return None
+    renewal = pl.col("last_renewal")
+    typed = answers.read.select(
+        pl.Series("client_id", [r.client_id for r in answers.raws], pl.String),
+        pl.Series(
+            "observed_at",
+            [r.fetched_at.astimezone(UTC) for r in answers.raws],
+            BALANCE_SNAPSHOTS["observed_at"],
+        ),
+        "balance",
+        # ASCII only: Python's and polars' case mappings agree there
+        pl.when(pl.col("currency").str.contains("^[A-Za-z]+$"))
+        .then(pl.col("currency").str.to_uppercase())
+        .alias("currency"),
+        renewal.struct.field("date").alias("last_renewal_date"),
+        renewal.struct.field("amount").alias("last_renewal_amount"),
+        *_MONEY[2:],
+    )
+    renewal_date = pl.col("last_renewal_date")
+    problems = [
+        pl.col("balance").is_null(),
+        pl.col("currency").is_null(),
+        renewal_date.is_not_null() & utc_timestamp(renewal_date).is_null(),
+        *(pl.col(c).abs() > pl.lit(MONEY_MAX, MONEY) for c in _MONEY),
+        *(pl.col(c) < 0 for c in _MONEY if c not in _REQUIRED),
+    ]
+    if typed.select(pl.any_horizontal(problems).fill_null(False).any()).item():
+        return None
+    return typed
+
+
+def _parsed_snapshots(responses: Sequence[RawBalance]) -> pl.DataFrame:
+    """The snapshot rows the exact way: every number's text from `json.loads`, checked and cast
+    (last_renewal_date still text)."""
     text = pl.DataFrame(
         [_snapshot_fields(response) for response in responses],
         schema=schema_of(
@@ -59,11 +113,7 @@ def balance_snapshots_frame(responses: Sequence[RawBalance]) -> pl.DataFrame:
     if found is not None:
         row, field = found
         raise _report(row, field, f"is not an ISO timestamp with offset: {show_value(row[field])}")
-    return (
-        typed.with_columns(renewal.alias("last_renewal_date"))
-        .unique(["client_id", "observed_at"], keep="last", maintain_order=True)
-        .select(BALANCE_SNAPSHOTS.names())
-    )
+    return typed
 
 
 def _report(row: dict[str, Any], field: str, problem: str) -> UsageFormatError:

@@ -1,8 +1,9 @@
 """One batch of balance answers -> every frame the warehouse loads from it.
 
-Each body is parsed once (`RawBalance.body` is cached) and feeds the usage, month and snapshot
+The batch's bodies are read once, by Arrow where it reads them exactly (columnar.py), else each
+parsed once by `json.loads` (`RawBalance.body` is cached), and feed the usage, month and snapshot
 frames. A malformed answer fails only its own client: that client's answers are set aside with
-the error, and the rest of the batch is transformed without them.
+the error, and the rest of the batch is transformed without them (read by Arrow again).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.transform.balance import balance_snapshots_frame
+from pipeline.transform.balance import balance_snapshots_of
+from pipeline.transform.columnar import Answers
 from pipeline.transform.errors import UsageFormatError
 from pipeline.transform.parsing import RawBalance
 from pipeline.transform.raw import BalanceResponse
 from pipeline.transform.schemas import USAGE_MONTHLY_API
-from pipeline.transform.usage import UsageFrames, channel_usage_frames, usage_frames
+from pipeline.transform.usage import UsageFrames, channel_usage_frames_of, usage_frames_of
 
 
 @dataclass(frozen=True)
@@ -57,22 +59,27 @@ def batch_frames(responses: Sequence[BalanceResponse]) -> BatchFrames:
 def _frames(
     kept: Sequence[tuple[BalanceResponse, RawBalance]], failures: dict[str, UsageFormatError]
 ) -> BatchFrames:
-    own = [(response, raw) for response, raw in kept if response.app_id is None]
-    days = [raw for response, raw in own if response.granularity == "day"]
-    months = [raw for response, raw in own if response.granularity == "month"]
-    apps = [raw for response, raw in kept if response.app_id is not None]
+    answers = Answers.of([raw for _, raw in kept])
+    own = [n for n, (response, _) in enumerate(kept) if response.app_id is None]
+    days = [n for n in own if kept[n][0].granularity == "day"]
+    months = [n for n in own if kept[n][0].granularity == "month"]
+    apps = [n for n, (response, _) in enumerate(kept) if response.app_id is not None]
     return BatchFrames(
-        usage=usage_frames(days),
-        monthly=monthly_api_frame(months),
-        snapshots=balance_snapshots_frame(_latest_per_client(own)),
-        channels=channel_usage_frames(apps),
+        usage=usage_frames_of(answers.subset(days)),
+        monthly=_monthly(answers.subset(months)),
+        snapshots=balance_snapshots_of(answers.subset(_latest_per_client(kept, own), usage=False)),
+        channels=channel_usage_frames_of(answers.subset(apps)),
         failures=dict(failures),
     )
 
 
 def monthly_api_frame(responses: Sequence[RawBalance]) -> pl.DataFrame:
     """usage_monthly_api rows from MONTH-granularity answers (rows dated the 1st of a month)."""
-    daily = usage_frames(responses, granularity="month").daily
+    return _monthly(Answers.of(responses))
+
+
+def _monthly(answers: Answers) -> pl.DataFrame:
+    daily = usage_frames_of(answers, granularity="month").daily
     not_first = daily.filter(pl.col("usage_date").dt.day() != 1)
     if not_first.height:
         row = not_first.row(0, named=True)
@@ -82,11 +89,15 @@ def monthly_api_frame(responses: Sequence[RawBalance]) -> pl.DataFrame:
     return daily.rename({"usage_date": "month"}).select(USAGE_MONTHLY_API.names())
 
 
-def _latest_per_client(kept: Sequence[tuple[BalanceResponse, RawBalance]]) -> list[RawBalance]:
-    """Balance and renewal are a client's current state: one observation per client and batch."""
-    latest: dict[str, tuple[BalanceResponse, RawBalance]] = {}
-    for response, raw in kept:
+def _latest_per_client(
+    kept: Sequence[tuple[BalanceResponse, RawBalance]], own: Sequence[int]
+) -> list[int]:
+    """Balance and renewal are a client's current state: one observation per client and batch
+    (the positions in `kept` of each client's latest own answer)."""
+    latest: dict[str, int] = {}
+    for n in own:
+        response = kept[n][0]
         seen = latest.get(response.client_id)
-        if seen is None or response.fetched_at > seen[0].fetched_at:
-            latest[response.client_id] = (response, raw)
-    return [raw for _, raw in latest.values()]
+        if seen is None or response.fetched_at > kept[seen][0].fetched_at:
+            latest[response.client_id] = n
+    return list(latest.values())

@@ -1,13 +1,13 @@
 """`/info/balance` usage rows -> the usage_daily and usage_by_category frames.
 
-All rows of all responses become one frame; everything after the per-response JSON parse is
-column-wise. Wide `<category>_<measure>` columns go long with one `unpivot`.
+All rows of all responses become one typed frame, read by Arrow where it reads them exactly
+(columnar.py), else parsed exactly here; everything after is column-wise and the same for both.
+Wide `<category>_<measure>` columns go long with one `unpivot`.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -15,22 +15,26 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.transform.columnar import MONEY_MAX, Answers
 from pipeline.transform.errors import UsageFormatError, show_value
 from pipeline.transform.families import category_family
+from pipeline.transform.fields import (
+    CATEGORY_MEASURES,
+    OPTIONAL_TOTALS,
+    REQUIRED_TOTALS,
+    category_columns,
+    discover_categories,
+    is_money,
+)
 from pipeline.transform.parsing import RawBalance, cast_exact, first_problem, parse_balance_body
 from pipeline.transform.schemas import (
     FETCHED_AT,
+    MONEY,
     USAGE_BY_CATEGORY_FRAME,
     USAGE_DAILY_FRAME,
     with_app_id,
 )
 
-REQUIRED_TOTALS = ("quantity", "paid_quantity", "total_price")
-OPTIONAL_TOTALS = ("free_quantity", "free_tier", "free_entry_point")
-CATEGORY_MEASURES = ("quantity", "paid_quantity", "price")
-# `paid_quantity` before `quantity`, and the non-greedy prefix, so marketing_paid_quantity is
-# category "marketing", measure "paid_quantity".
-_CATEGORY_COLUMN = re.compile(r"(.+?)_(paid_quantity|quantity|price)")
 _MIDNIGHT_UTC = r"^\d{4}-\d{2}-\d{2}T00:00:00(?:\.0+)?(?:Z|[+-]00:?00)$"
 _RESPONSE = "_response"  # position of the response in the input: the tie-break after fetched_at
 _META = ["client_id", "app_id", "currency", "fetched_at", _RESPONSE]
@@ -52,7 +56,13 @@ def usage_frames(responses: Sequence[RawBalance], granularity: str = "day") -> U
     taken whole from the latest `fetched_at` (then the later response in `responses`), so its
     categories never mix two versions. Raises UsageFormatError on anything that would need guessing.
     """
-    frames = _frames(responses, granularity)
+    return usage_frames_of(Answers.of(responses), granularity)
+
+
+def usage_frames_of(answers: Answers, granularity: str = "day") -> UsageFrames:
+    """`usage_frames` of answers whose bodies may have been read with others (batch_frames reads
+    a batch's bodies once)."""
+    frames = _frames(answers, granularity)
     return UsageFrames(
         daily=frames.daily.select(USAGE_DAILY_FRAME.names()),
         by_category=frames.by_category.select(USAGE_BY_CATEGORY_FRAME.names()),
@@ -62,51 +72,105 @@ def usage_frames(responses: Sequence[RawBalance], granularity: str = "day") -> U
 def channel_usage_frames(responses: Sequence[RawBalance]) -> UsageFrames:
     """Like `usage_frames` (day granularity), for answers filtered to one app each (their
     `app_id`): both frames carry `app_id` after `client_id`, one row per client x app x day."""
-    return _frames(responses, "day")
+    return channel_usage_frames_of(Answers.of(responses))
 
 
-def _frames(responses: Sequence[RawBalance], granularity: str) -> UsageFrames:
-    rows = _usage_rows(responses, granularity)
+def channel_usage_frames_of(answers: Answers) -> UsageFrames:
+    """`channel_usage_frames` of answers whose bodies may have been read with others."""
+    return _frames(answers, "day")
+
+
+def _frames(answers: Answers, granularity: str) -> UsageFrames:
+    typed = _read_rows(answers, granularity)
+    rows, categories = typed if typed is not None else _parsed_rows(answers.raws, granularity)
     if rows.is_empty():
         return UsageFrames(
             daily=pl.DataFrame(schema=with_app_id(USAGE_DAILY_FRAME)),
             by_category=pl.DataFrame(schema=with_app_id(USAGE_BY_CATEGORY_FRAME)),
         )
-    categories = discover_categories(rows.columns)
-    latest = _latest_per_day(_typed(rows, categories))
+    latest = _latest_per_day(rows)
     return UsageFrames(daily=_daily(latest), by_category=_by_category(latest, categories))
 
 
-def discover_categories(columns: Sequence[str]) -> list[str]:
-    """Category prefixes of `<category>_quantity|_paid_quantity|_price` columns, sorted."""
-    totals = {*REQUIRED_TOTALS, *OPTIONAL_TOTALS}
-    found = {
-        match.group(1)
-        for column in columns
-        if column not in totals and (match := _CATEGORY_COLUMN.fullmatch(column))
-    }
-    return sorted(found)
+def _read_rows(answers: Answers, granularity: str) -> tuple[pl.DataFrame, list[str]] | None:
+    """What `_parsed_rows` gives, from Arrow's typed read of the bodies; None where an answer or
+    value needs the exact parse's judgement (which then refuses it, naming client, day and
+    field, or accepts it)."""
+    if answers.read is None:
+        return None
+    granularity_text = pl.col("granularity")
+    usage = pl.col("usage")
+    # ASCII only: Python's and polars' case mappings agree there
+    currency_ok = pl.col("currency").str.contains("^[A-Za-z]+$")
+    sound = (
+        usage.is_not_null()
+        & (usage.list.len().eq(0) | currency_ok).fill_null(False)
+        & (
+            granularity_text.is_null()
+            | (
+                granularity_text.str.contains("^[A-Za-z]+$")
+                & (granularity_text.str.to_lowercase() == granularity)
+            )
+        )
+    )
+    if not answers.read.select(sound.all()).item():
+        return None
+    meta = _meta(answers.raws, answers.read["currency"].str.to_uppercase())
+    listed = answers.read.select(usage, pl.int_range(pl.len(), dtype=pl.Int64).alias(_RESPONSE))
+    rows = listed.explode("usage", keep_nulls=False)
+    if rows["usage"].null_count():  # null in a usage list: not a list of objects
+        return None
+    rows = rows.unnest("usage")
+    categories = _present(rows)
+    absent = set(category_columns(discover_categories(rows.columns))) - set(
+        category_columns(categories)
+    )
+    rows = pl.concat([meta[rows[_RESPONSE]], rows.drop(_RESPONSE, *absent)], how="horizontal")
+    if _value_problem(rows, categories):
+        return None
+    try:
+        rows = _with_usage_date(rows)
+    except UsageFormatError:
+        return None
+    return rows.with_columns(pl.col(_zero_filled(categories)).fill_null(0)), categories
+
+
+def _present(rows: pl.DataFrame) -> list[str]:
+    """The categories with a figure on some row (an all-null one only adds all-zero rows,
+    which the long frame leaves out)."""
+    nulls = rows.null_count().row(0, named=True)
+    return [
+        category
+        for category in discover_categories(rows.columns)
+        if any(nulls[column] < rows.height for column in category_columns([category]))
+    ]
+
+
+def _value_problem(rows: pl.DataFrame, categories: Sequence[str]) -> bool:
+    """True if a required total is missing, a count or price is negative, or a price is
+    beyond MONEY (Arrow keeps 29-digit integer parts)."""
+    columns = [*REQUIRED_TOTALS, *OPTIONAL_TOTALS, *category_columns(categories)]
+    problems = [pl.col(column).is_null() for column in REQUIRED_TOTALS]
+    problems += [pl.col(column) < 0 for column in columns]
+    problems += [pl.col(c) > pl.lit(MONEY_MAX, MONEY) for c in columns if is_money(c)]
+    return bool(rows.select(pl.any_horizontal(problems).fill_null(False).any()).item())
+
+
+def _parsed_rows(
+    responses: Sequence[RawBalance], granularity: str
+) -> tuple[pl.DataFrame, list[str]]:
+    """The usage rows the exact way: every number's text from `json.loads`, checked and cast."""
+    rows = _usage_rows(responses, granularity)
+    if rows.is_empty():
+        return rows, []
+    categories = discover_categories(rows.columns)
+    return _typed(rows, categories), categories
 
 
 def _usage_rows(responses: Sequence[RawBalance], granularity: str) -> pl.DataFrame:
     """One text frame of all usage rows, with client, currency and fetch time of their response."""
     usages = [_usage_and_currency(response, granularity) for response in responses]
-    meta = pl.DataFrame(
-        {
-            "client_id": [response.client_id for response in responses],
-            "app_id": [response.app_id for response in responses],
-            "currency": [currency for _, currency in usages],
-            "fetched_at": [response.fetched_at.astimezone(UTC) for response in responses],
-            _RESPONSE: range(len(responses)),
-        },
-        schema={
-            "client_id": pl.String,
-            "app_id": pl.String,
-            "currency": pl.String,
-            **FETCHED_AT,
-            _RESPONSE: pl.Int64,
-        },
-    )
+    meta = _meta(responses, pl.Series([currency for _, currency in usages], dtype=pl.String))
     dicts = list(itertools.chain.from_iterable(usage for usage, _ in usages))
     # Every JSON number is already its literal text (RawBalance.body), so every column is text:
     # named up front, polars builds them without a pass inferring their types.
@@ -125,6 +189,26 @@ def _usage_rows(responses: Sequence[RawBalance], granularity: str) -> pl.DataFra
     frame = pl.concat([meta[owner], rows.drop(_META, strict=False)], how="horizontal")
     _reject_nested(frame)
     return frame.with_columns(pl.exclude(_META).cast(pl.String))
+
+
+def _meta(responses: Sequence[RawBalance], currencies: pl.Series) -> pl.DataFrame:
+    """Per response: client, app, upper-cased currency, fetch time and position."""
+    return pl.DataFrame(
+        {
+            "client_id": [response.client_id for response in responses],
+            "app_id": [response.app_id for response in responses],
+            "currency": currencies,
+            "fetched_at": [response.fetched_at.astimezone(UTC) for response in responses],
+            _RESPONSE: range(len(responses)),
+        },
+        schema={
+            "client_id": pl.String,
+            "app_id": pl.String,
+            "currency": pl.String,
+            **FETCHED_AT,
+            _RESPONSE: pl.Int64,
+        },
+    )
 
 
 def _usage_and_currency(
@@ -186,22 +270,23 @@ def _report(row: dict[str, Any], field: str, problem: str) -> UsageFormatError:
 
 
 def _typed(rows: pl.DataFrame, categories: Sequence[str]) -> pl.DataFrame:
-    """Validate and cast: counts Int64 >= 0, money MONEY, usage_date from period_date.
-
-    Absent or null optional totals and category figures are 0 (a category absent from a row
-    was not reported there); absent required totals are an error, since finance relies on them.
-    """
-    category_columns = [f"{c}_{m}" for c in categories for m in CATEGORY_MEASURES]
-    wanted = ["period_date", *REQUIRED_TOTALS, *OPTIONAL_TOTALS, *category_columns]
+    """Validate and cast: counts Int64 >= 0, money MONEY, usage_date from period_date; absent
+    required totals are an error, since finance relies on them (optional ones: `_zero_filled`)."""
+    wanted = ["period_date", *REQUIRED_TOTALS, *OPTIONAL_TOTALS, *category_columns(categories)]
     rows = rows.with_columns(
         pl.lit(None, pl.String).alias(column) for column in wanted if column not in rows.columns
     )
     rows = _with_usage_date(rows)
-    money = ["total_price", *(c for c in category_columns if c.endswith("_price"))]
+    money = [c for c in wanted[1:] if is_money(c)]
     counts = [c for c in wanted[1:] if c not in money]
     rows = cast_exact(rows, counts=counts, money=money, required=REQUIRED_TOTALS, report=_report)
-    zero_filled = [*OPTIONAL_TOTALS, *category_columns]
-    return rows.with_columns(pl.col(zero_filled).fill_null(0))
+    return rows.with_columns(pl.col(_zero_filled(categories)).fill_null(0))
+
+
+def _zero_filled(categories: Sequence[str]) -> list[str]:
+    """Absent or null optional totals and category figures are 0 (a category absent from a
+    row was not reported there)."""
+    return [*OPTIONAL_TOTALS, *category_columns(categories)]
 
 
 def _with_usage_date(rows: pl.DataFrame) -> pl.DataFrame:
