@@ -174,7 +174,7 @@ def run(options: Options | None = None) -> str:
             ],
         ),
         table(
-            ["issue 17's target", "measured", "verdict"],
+            ["target", "measured", "verdict"],
             [
                 _target("faster", faster, FASTER, f" (CPU seconds: {cpu_faster:.2f}x)"),
                 _target("less memory", less_memory, LESS_MEMORY),

@@ -1,4 +1,4 @@
-"""Reading balance bodies into typed usage rows: the candidates of issue 17, on the same bodies.
+"""Reading balance bodies into typed usage rows: the candidates, on the same bodies.
 
 The bodies are the simulator's own (1,000 clients x 365 days, one day-granularity window a
 client, made without HTTP; bench/transform.py makes them), handed over in batches of 200 clients
