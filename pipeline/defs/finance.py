@@ -9,7 +9,6 @@ from pipeline.defs.pools import WAREHOUSE_POOL
 from pipeline.defs.resources import PipelineRuntime
 from pipeline.finance import refresh_finance_inputs
 from pipeline.report import ReportError, build_report
-from pipeline.report.statement_pdf import close_with_statements
 
 # The month close is never part of a run: finance asks for it (`pipeline close`).
 MONTH_CLOSE = "month_close"
@@ -116,6 +115,10 @@ def month_close_asset(first_month: date) -> dg.AssetsDefinition:
         "statement_adjustments) and a PDF per statement under PIPELINE_REPORT_DIR/statements/.",
     )
     def month_close(context: dg.AssetExecutionContext, config: CloseConfig) -> dg.MaterializeResult:
+        # Imported here: fpdf and its fonts cost a second and a half of every start-up (every
+        # process that loads these definitions), and only a month close draws a PDF.
+        from pipeline.report.statement_pdf import close_with_statements
+
         runtime: PipelineRuntime = context.resources.runtime
         month = date.fromisoformat(context.partition_key)
         closed = close_with_statements(

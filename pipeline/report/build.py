@@ -10,7 +10,6 @@ from pipeline import clock
 from pipeline.atomic_files import write_atomically
 from pipeline.report.data import latest_ended_month, month_status, report_data
 from pipeline.report.page import render_page
-from pipeline.report.workbook import write_statement
 from pipeline.warehouse import Warehouse, WarehouseError
 
 
@@ -50,6 +49,10 @@ def build_report(
                 f"no day of {month:%Y-%m} was fetched into {wh.where()}; load it first"
             )
         data = report_data(con, status)
+    # Imported here, like the charts: xlsxwriter is only needed once a report is written, and
+    # every process that loads the Dagster definitions would pay for its import.
+    from pipeline.report.workbook import write_statement
+
     html = report_dir / f"usage-report-{month:%Y-%m}.html"
     statement = report_dir / f"statement-{month:%Y-%m}.xlsx"
     page = render_page(data, now, wh.label())
