@@ -12,11 +12,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 import duckdb
 import polars as pl
 
+from pipeline import clock
 from pipeline.warehouse.errors import WarehouseError
 from pipeline.warehouse.frames import check_fits_table, check_in_range
 from pipeline.warehouse.store import Warehouse, affected_rows
@@ -77,7 +78,7 @@ class UsageLoad:
         with wh.write(f"{kind} {start}..{end}: started") as con:
             con.execute(
                 "INSERT INTO usage_loads VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                [load.load_id, kind, start, end, channel_usage, datetime.now(UTC)],
+                [load.load_id, kind, start, end, channel_usage, clock.now()],
             )
         return load
 
@@ -117,7 +118,7 @@ class UsageLoad:
         saved = saved.with_columns(
             pl.lit(self.load_id).alias("load_id"),
             pl.lit(batch, pl.Int32).alias("batch"),
-            pl.lit(datetime.now(UTC), pl.Datetime("us", "UTC")).alias("saved_at"),
+            pl.lit(clock.now(), pl.Datetime("us", "UTC")).alias("saved_at"),
         )
         facts = [*DAY_FACTS, *(CHANNEL_FACTS if self.channel_usage else ())]
         with wh.write(f"{self.kind} {self.start}..{self.end}: batch {batch}") as con:
@@ -130,7 +131,7 @@ class UsageLoad:
         with wh.write(f"{self.kind} {self.start}..{self.end}: finished") as con:
             con.execute(
                 "UPDATE usage_loads SET finished_at = ? WHERE load_id = ?",
-                [datetime.now(UTC), self.load_id],
+                [clock.now(), self.load_id],
             )
 
 

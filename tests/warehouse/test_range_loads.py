@@ -6,6 +6,7 @@ import pytest
 from warehouse.wh_frames import DAILY, RAW, SNAPSHOTS, T0, category, day, frame, usage_load
 
 from pipeline.warehouse import WarehouseError, coverage_frame, load_usage
+from pipeline.warehouse.usage_loads import UsageLoad
 
 D = [date(2024, 3, 1) + timedelta(days=i) for i in range(10)]
 
@@ -205,3 +206,25 @@ def test_empty_frames_of_the_interface_schema_load(wh):
     }
     kwargs = usage_load([], D[0], D[0], []) | empty
     assert load_usage(wh, **kwargs).inserted["usage_daily"] == 0
+
+
+def test_a_loads_bookkeeping_is_dated_by_the_pipelines_clock(wh, monkeypatch):
+    monkeypatch.setenv("PIPELINE_TODAY", "2031-07-15")
+    load = UsageLoad.open(wh, "run", D[0], D[-1], resume=False)
+    given = usage_load(["a"], D[0], D[-1], [day("a", D[0], "1.5")])
+    tables = {
+        "usage_daily": given["daily"],
+        "usage_by_category": given["by_category"],
+        "usage_coverage": given["coverage"],
+        "balance_snapshots": given["snapshots"],
+    }
+    load.commit_batch(wh, 1, ["a"], tables)
+    load.finish(wh)
+    with wh.read() as con:
+        started, finished = con.execute(
+            "SELECT started_at, finished_at FROM usage_loads WHERE load_id = ?", [load.load_id]
+        ).fetchall()[0]
+        [(saved,)] = con.execute(
+            "SELECT saved_at FROM usage_load_clients WHERE load_id = ?", [load.load_id]
+        ).fetchall()
+    assert {started.date(), finished.date(), saved.date()} == {date(2031, 7, 15)}
