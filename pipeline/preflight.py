@@ -20,7 +20,7 @@ import yaml
 
 from pipeline import clock
 from pipeline.settings import Settings, SettingsError
-from pipeline.warehouse import Warehouse, WarehouseError
+from pipeline.warehouse import ObjectStorage, Warehouse, WarehouseError
 from pipeline.warehouse.exports import prepare_export_dir
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def check_run(env: Mapping[str, str], start: date, end: date, *, api: bool = Tru
         settings.api_config()
     warehouse = settings.lake()
     warehouse.check_writable()
-    check_export_dir(settings.export_dir)
+    check_export_dir(settings.export_dir, warehouse.storage)
     config_file = _config_file(check_dagster_home(settings.dagster_home))
     if config_file is not None:
         _read_config(config_file)
@@ -81,9 +81,9 @@ def check_range(first_day: date, start: date, end: date) -> None:
         )
 
 
-def check_export_dir(export_dir: Path) -> None:
+def check_export_dir(export_dir: str, storage: ObjectStorage) -> None:
     try:
-        prepare_export_dir(export_dir)
+        prepare_export_dir(export_dir, storage)
     except WarehouseError as error:
         raise SettingsError(f"PIPELINE_EXPORT_DIR={export_dir}: {error}") from None
 

@@ -234,7 +234,10 @@ class Settings(BaseSettings):
     snapshot_retention_days: int = Field(
         90, alias="PIPELINE_SNAPSHOT_RETENTION_DAYS", ge=1, le=36500
     )
-    export_dir: Directory = Field(Path("data/export"), alias="PIPELINE_EXPORT_DIR")
+    export_dir: Annotated[str, AfterValidator(_data_path)] = Field(
+        "data/export", alias="PIPELINE_EXPORT_DIR"
+    )
+    """The parquet exports for BI: a folder or an s3:// prefix."""
     start_date: Annotated[date, BeforeValidator(_iso_date)] = Field(
         date(2023, 1, 1), alias="PIPELINE_START_DATE"
     )

@@ -49,7 +49,7 @@ def test_defaults_of_the_warehouse_side(tmp_path, monkeypatch):
     assert settings.data_path is None  # data/warehouse.files/ beside it, the lake's default
     assert settings.lake().data_path == str(tmp_path / "data" / "warehouse.files") + "/"
     assert settings.snapshot_retention_days == 90
-    assert settings.export_dir == Path("data/export")
+    assert settings.export_dir == "data/export"
     assert str(settings.start_date) == "2023-01-01"
     assert settings.refetch_days == 3
 

@@ -9,6 +9,7 @@ from pipeline.defs.pools import WAREHOUSE_POOL
 from pipeline.defs.resources import PipelineRuntime
 from pipeline.finance import refresh_finance_inputs
 from pipeline.report import ReportError, build_report
+from pipeline.warehouse import export_parquet
 
 # The month close is never part of a run: finance asks for it (`pipeline close`).
 MONTH_CLOSE = "month_close"
@@ -124,6 +125,8 @@ def month_close_asset(first_month: date) -> dg.AssetsDefinition:
         closed = close_with_statements(
             runtime.warehouse, runtime.settings.report_dir, month, config.force_reason
         )
+        # The statements go to BI with the month's facts (a month is one export partition).
+        export_parquet(runtime.warehouse, runtime.settings.export_dir, start=month, end=month)
         return dg.MaterializeResult(
             metadata={
                 "statements": len(closed.result.statements),

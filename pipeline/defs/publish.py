@@ -25,13 +25,14 @@ def reporting_views(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 
 @dg.asset(
-    deps=FACTS,
+    deps=[*FACTS, reporting_views],
     group_name="publish",
     required_resource_keys={"runtime"},
     kinds={"parquet"},
-    description="Parquet files for BI tools under PIPELINE_EXPORT_DIR/<table>/, the facts "
-    "hive-partitioned by usage_date; a run over a day range rewrites only those days, and the "
-    "new export replaces the old one at once (a symlink switch).",
+    description="Parquet files for BI tools under PIPELINE_EXPORT_DIR/<name>/ (a folder or an "
+    "s3:// prefix): the tables and the finance views, the facts hive-partitioned by usage_month. "
+    "A run over a day range rewrites only the months it reaches; in a folder the new export "
+    "replaces the old one at once (a symlink switch), on S3 object by object.",
 )
 def parquet_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     runtime: PipelineRuntime = context.resources.runtime
@@ -43,9 +44,10 @@ def parquet_exports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata={
             # Not resolved: the export dir is a symlink, and the version it points to goes later.
-            "export_dir": dg.MetadataValue.path(str(result.export_dir)),
-            "version": result.version.name,
+            "export_dir": dg.MetadataValue.path(result.export_dir),
+            "version": result.version or "(s3: no versions)",
             "files_written": result.files_written,
+            "files_removed": result.files_removed,
             "first_day": start.isoformat() if start else "all",
             "last_day": end.isoformat() if end else "all",
         }

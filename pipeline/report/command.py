@@ -9,6 +9,7 @@ from pipeline.finance import finance_ready_warehouse
 from pipeline.report.build import build_report
 from pipeline.report.statement_pdf import close_with_statements
 from pipeline.settings import Settings, pipeline_settings
+from pipeline.warehouse import export_parquet
 
 
 def run_report(env: Mapping[str, str], month: date | None) -> int:
@@ -32,4 +33,7 @@ def run_close(settings: Settings, month: date, force_reason: str | None) -> int:
     print(f"{month:%Y-%m} {verb}: {len(closed.result.statements)} statements in {closed.folder}")
     for statement, path in zip(closed.result.statements, closed.pdfs, strict=True):
         print(f"  {statement.number}  {statement.currency} {statement.total:>14,.2f}  {path.name}")
+    # The statements go to BI with the month's facts (a month is one export partition).
+    exported = export_parquet(wh, settings.export_dir, start=month, end=month)
+    print(f"exports: {exported.files_written} parquet files written under {exported.export_dir}")
     return 0

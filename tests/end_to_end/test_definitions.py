@@ -124,7 +124,7 @@ def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str) ->
 def test_defaults_follow_the_contract() -> None:
     settings = pipeline_settings({})
     assert settings.warehouse == "data/warehouse.sqlite"
-    assert settings.export_dir == Path("data/export")
+    assert settings.export_dir == "data/export"
     assert settings.start_date == date(2023, 1, 1)
     assert settings.refetch_days == 3
 
@@ -165,4 +165,4 @@ def test_dagster_cli_runs_the_refresh_job_step_by_step_in_subprocesses(stack, tm
     assert "RUN_SUCCESS" in result.stdout + result.stderr
     covered = count_rows(stack.warehouse, "select count(*) from usage_coverage")
     assert covered == 3 * len(stack.sim.client_ids())
-    assert (stack.export_dir / "usage_daily" / f"usage_date={end}").is_dir()
+    assert (stack.export_dir / "usage_daily" / f"usage_month={end:%Y-%m}").is_dir()

@@ -2,7 +2,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,8 +20,11 @@ from pipeline.warehouse import (
     load_clients,
     load_usage,
 )
+from pipeline.warehouse.exports import EXPORTED_VIEWS
 
-D = [date(2024, 3, 1) + timedelta(days=i) for i in range(4)]
+# One day in each of four months (a leap day among them): the exports are partitioned by month.
+D = [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 1), date(2024, 4, 1)]
+M = ["2024-01", "2024-02", "2024-03", "2024-04"]
 FACTS = ["usage_by_category", "usage_by_channel_category", "usage_coverage", "usage_daily"]
 FACTS += ["usage_daily_by_channel"]
 SINGLE_FILES = [
@@ -32,8 +35,13 @@ SINGLE_FILES = [
     "clients",
     "clients_history",
     "partner_balance_snapshots",
+    "rate_cards",
+    "statement_adjustments",
+    "statement_lines",
+    "statements",
     "usage_monthly_api",
 ]
+VIEWS = list(EXPORTED_VIEWS)
 
 
 @pytest.fixture
@@ -56,12 +64,18 @@ def partitions(root, table) -> list[str]:
     return sorted(p.name for p in (root / table).iterdir())
 
 
+def months(*names: str) -> list[str]:
+    return [f"usage_month={m}" for m in names]
+
+
+def month_file(root: Path, table: str, month: str) -> Path:
+    return root / table / f"usage_month={month}" / "data_0.parquet"
+
+
 def read_back(root, table, sql: str) -> list[tuple]:
-    glob = str(root / table / "*" / "*.parquet")
+    glob = str(root / table / "**" / "*.parquet")
     with duckdb.connect() as con:
-        return con.execute(
-            sql.replace("EXPORTED", f"read_parquet('{glob}', hive_partitioning = true)")
-        ).fetchall()
+        return con.execute(sql.replace("EXPORTED", f"read_parquet('{glob}')")).fetchall()
 
 
 def snapshot(root: Path) -> dict[str, list[tuple]]:
@@ -70,13 +84,9 @@ def snapshot(root: Path) -> dict[str, list[tuple]]:
     with duckdb.connect() as con:
         for folder in sorted(root.iterdir()):
             files = sorted(str(f) for f in folder.rglob("*.parquet"))
-            tables[folder.name] = (
-                con.execute(
-                    "SELECT * FROM read_parquet(?, hive_partitioning = true) ORDER BY ALL", [files]
-                ).fetchall()
-                if files
-                else []
-            )
+            tables[folder.name] = con.execute(
+                "SELECT * FROM read_parquet(?, union_by_name = true) ORDER BY ALL", [files]
+            ).fetchall()
     return tables
 
 
@@ -84,47 +94,75 @@ def versions(root: Path) -> set[str]:
     return {p.name for p in (root.parent / f".{root.name}.versions").iterdir()}
 
 
-def test_facts_are_hive_partitioned_and_the_rest_single_files(loaded, tmp_path):
+def test_facts_are_hive_partitioned_by_month_and_the_rest_single_files(loaded, tmp_path):
     root = tmp_path / "export"
     result = export_parquet(loaded, root)
     for table in ("usage_daily", "usage_by_category", "usage_coverage"):
-        assert partitions(root, table) == [f"usage_date={d}" for d in D]
+        assert partitions(root, table) == months(*M)
         assert all(
             [f.name for f in (root / table / p).iterdir()] == ["data_0.parquet"]
             for p in partitions(root, table)
         )
     for table in ("usage_daily_by_channel", "usage_by_channel_category"):
-        assert partitions(root, table) == []  # no channel usage loaded: an empty folder
+        # No channel usage loaded: one schema-only file, so readers get columns, not "no files".
+        assert partitions(root, table) == [f"{table}.parquet"]
+        assert pq.read_metadata(root / table / f"{table}.parquet").num_rows == 0
     for table in SINGLE_FILES:
         assert partitions(root, table) == [f"{table}.parquet"]
-    assert sorted(p.name for p in root.iterdir()) == sorted(FACTS + SINGLE_FILES)
+    # Every write keeps the views in place, so the finance views are exported too.
+    assert sorted(p.name for p in root.iterdir()) == sorted(FACTS + SINGLE_FILES + VIEWS)
     assert result.rows["usage_daily"] == 4 and result.rows["clients"] == 1
-    assert result.rows["usage_monthly_api"] == 0
-    assert result.files_written == 3 * 4 + len(SINGLE_FILES) and result.partitions_removed == 0
+    assert result.rows["usage_monthly_api"] == 0 and result.rows["usage_daily_by_channel"] == 0
+    assert (
+        result.files_written == 3 * 4 + 2 + len(SINGLE_FILES) + len(VIEWS)
+        and result.files_removed == 0
+    )
+
+
+def test_the_finance_views_are_exported_with_their_rows(loaded, tmp_path):
+    root = tmp_path / "export"
+    result = export_parquet(loaded, root)
+    with loaded.read() as con:
+        statement = con.execute(
+            "SELECT month, cost, billable_amount FROM client_monthly_statement ORDER BY ALL"
+        ).fetchall()
+    assert len(statement) == 4 and result.rows["client_monthly_statement"] == 4
+    assert (
+        read_back(
+            root,
+            "client_monthly_statement",
+            "SELECT month, cost, billable_amount FROM EXPORTED ORDER BY ALL",
+        )
+        == statement
+    )
 
 
 def test_export_dir_is_a_link_to_one_whole_version(loaded, tmp_path):
     root = tmp_path / "export"
     first = export_parquet(loaded, root)
-    assert root.is_symlink() and root.resolve() == first.version.resolve()
-    assert os.readlink(root) == f".export.versions/{first.version.name}"  # relative: movable
-    assert versions(root) == {".lock", first.version.name}
+    assert first.version is not None
+    assert root.is_symlink() and root.resolve().name == first.version
+    assert os.readlink(root) == f".export.versions/{first.version}"  # relative: movable
+    assert versions(root) == {".lock", first.version}
 
     second = export_parquet(loaded, root)
     # The previous version stays for readers still reading it, until the next export.
-    assert versions(root) == {".lock", first.version.name, second.version.name}
+    assert versions(root) == {".lock", first.version, second.version}
     third = export_parquet(loaded, root)
-    assert versions(root) == {".lock", second.version.name, third.version.name}
+    assert versions(root) == {".lock", second.version, third.version}
     assert sorted(p.name for p in tmp_path.iterdir()) == [".export.versions", "export", "wh"]
 
 
-def test_parquet_keeps_column_names_and_exact_decimal_types(loaded, tmp_path):
+def test_parquet_keeps_column_names_and_exact_decimal_and_date_types(loaded, tmp_path):
     root = tmp_path / "export"
     export_parquet(loaded, root)
-    schema = pq.read_schema(root / "usage_daily" / f"usage_date={D[0]}" / "data_0.parquet")
+    schema = pq.read_schema(month_file(root, "usage_daily", M[0]))
     assert schema.field("total_price").type == pa.decimal128(38, 10)
+    # usage_date is in the file, so no reader depends on the folder names for it.
+    assert schema.field("usage_date").type == pa.date32()
     assert schema.names == [
         "client_id",
+        "usage_date",
         "currency",
         "quantity",
         "paid_quantity",
@@ -134,6 +172,10 @@ def test_parquet_keeps_column_names_and_exact_decimal_types(loaded, tmp_path):
         "total_price",
         "fetched_at",
     ]
+    empty = pq.read_schema(root / "usage_daily_by_channel" / "usage_daily_by_channel.parquet")
+    assert empty.field("usage_date").type == pa.date32()
+    assert empty.field("total_price").type == pa.decimal128(38, 10)
+    assert empty.field("usage_month").type == pa.string()  # as the folders give it to readers
     clients = pq.read_schema(root / "clients" / "clients.parquet")
     assert clients.field("created_at").type == pa.timestamp("us", tz="UTC")
     snapshot = pq.read_schema(root / "balance_snapshots" / "balance_snapshots.parquet")
@@ -158,22 +200,19 @@ def test_exported_totals_equal_the_table(loaded, tmp_path):
     )
 
 
-def test_range_export_rewrites_only_its_partitions_and_removes_emptied_ones(loaded, tmp_path):
+def test_range_export_rewrites_only_its_months_and_removes_emptied_ones(loaded, tmp_path):
     root = tmp_path / "export"
     export_parquet(loaded, root)
-    untouched = {
-        d: (root / "usage_daily" / f"usage_date={d}" / "data_0.parquet").stat()
-        for d in (D[0], D[3])
-    }
+    untouched = {m: month_file(root, "usage_daily", m).stat() for m in (M[0], M[3])}
     revise(loaded)
     result = export_parquet(loaded, root, start=D[1], end=D[2])
 
-    assert partitions(root, "usage_daily") == [f"usage_date={d}" for d in (D[0], D[1], D[3])]
-    assert partitions(root, "usage_by_category") == [f"usage_date={d}" for d in (D[0], D[3])]
-    assert partitions(root, "usage_coverage") == [f"usage_date={d}" for d in D]
-    for d, before in untouched.items():
+    assert partitions(root, "usage_daily") == months(M[0], M[1], M[3])
+    assert partitions(root, "usage_by_category") == months(M[0], M[3])
+    assert partitions(root, "usage_coverage") == months(*M)
+    for m, before in untouched.items():
         # The new version holds the very same file (a hard link), not a copy.
-        after = (root / "usage_daily" / f"usage_date={d}" / "data_0.parquet").stat()
+        after = month_file(root, "usage_daily", m).stat()
         assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert read_back(
         root, "usage_daily", "SELECT usage_date, total_price FROM EXPORTED ORDER BY ALL"
@@ -182,17 +221,37 @@ def test_range_export_rewrites_only_its_partitions_and_removes_emptied_ones(load
         (D[1], Decimal("9")),
         (D[3], Decimal("4E-10")),
     ]
-    assert result.partitions_removed == 3  # D2 of usage_daily, D1 and D2 of usage_by_category
+    assert result.files_removed == 3  # M2 of usage_daily, M1 and M2 of usage_by_category
     assert result.rows["usage_daily"] == 1 and result.rows["clients"] == 2
-    # usage_daily D1 + usage_coverage D1, D2 + the single-file tables
-    assert result.files_written == 3 + len(SINGLE_FILES)
+    # usage_daily M1 + usage_coverage M1, M2 + the two schema-only files + the single-file tables
+    assert result.files_written == 3 + 2 + len(SINGLE_FILES) + len(VIEWS)
+
+
+def test_a_range_inside_one_month_rewrites_that_whole_month(loaded, tmp_path):
+    root = tmp_path / "export"
+    load_usage(
+        loaded,
+        **usage_load(["a"], date(2024, 3, 2), date(2024, 3, 2), [day("a", date(2024, 3, 2), "5")]),
+    )
+    export_parquet(loaded, root)
+    load_usage(loaded, **usage_load(["a"], D[2], D[2], [day("a", D[2], "7")]))
+    result = export_parquet(loaded, root, start=D[2], end=D[2])
+    # The month's file is written again whole: the day of the range and the day it keeps.
+    assert result.rows["usage_daily"] == 2
+    assert read_back(
+        root,
+        "usage_daily",
+        "SELECT usage_date, total_price FROM EXPORTED WHERE usage_month = '2024-03' ORDER BY ALL",
+    ) == [(D[2], Decimal("7")), (date(2024, 3, 2), Decimal("5"))]
 
 
 def test_only_tables_the_warehouse_has_are_exported_and_a_new_one_is_written_whole(
     loaded, tmp_path
 ):
-    with loaded.write() as con:  # a warehouse from before these tables
+    with loaded.write() as con:  # a warehouse from before these tables (and the views on them)
         con.execute("DROP TABLE usage_daily_by_channel; DROP TABLE client_markups")
+        for view in VIEWS:
+            con.execute(f"DROP VIEW {view}")
     root = tmp_path / "export"
     export_parquet(loaded, root)
     assert "usage_daily_by_channel" not in os.listdir(root)
@@ -201,43 +260,57 @@ def test_only_tables_the_warehouse_has_are_exported_and_a_new_one_is_written_who
     with loaded.write() as con:  # every write creates the missing tables
         con.execute(
             "INSERT INTO usage_daily_by_channel VALUES "
-            "('a', 'app-1', 'c1', ?, 'EUR', 1, 1, 0, 0.5, ?), "
-            "('a', 'app-1', 'c1', ?, 'EUR', 2, 2, 0, 1.5, ?)",
+            "('a', 'app-1', 'c1', ?, 'EUR', 10, 10, 0, 0.0000000001, ?), "
+            "('a', 'app-1', 'c1', ?, 'EUR', 10, 10, 0, 0.0000000004, ?)",
             [D[0], T0, D[3], T0],
         )
     export_parquet(loaded, root, start=D[1], end=D[2])
-    # Its days outside the range are exported too: the current version had nothing of it.
-    assert partitions(root, "usage_daily_by_channel") == [
-        f"usage_date={D[0]}",
-        f"usage_date={D[3]}",
-    ]
+    # Its months outside the range are exported too: the current version had nothing of it.
+    assert partitions(root, "usage_daily_by_channel") == months(M[0], M[3])
     assert read_back(
         root, "usage_daily_by_channel", "SELECT usage_date, total_price FROM EXPORTED ORDER BY 1"
-    ) == [(D[0], Decimal("0.5")), (D[3], Decimal("1.5"))]
+    ) == [(D[0], Decimal("1E-10")), (D[3], Decimal("4E-10"))]
     assert partitions(root, "client_markups") == ["client_markups.parquet"]
+
+
+def test_a_table_that_gets_rows_loses_its_schema_only_file(loaded, tmp_path):
+    root = tmp_path / "export"
+    export_parquet(loaded, root)
+    with loaded.write() as con:
+        con.execute(
+            # The client-day's whole cost, as channel rows always add up to it.
+            "INSERT INTO usage_daily_by_channel VALUES ('a', 'app-1', 'c1', ?, 'EUR', 10, 10, 0,"
+            " 0.0000000002, ?)",
+            [D[1], T0],
+        )
+    result = export_parquet(loaded, root, start=D[1], end=D[1])
+    assert partitions(root, "usage_daily_by_channel") == months(M[1])
+    assert result.files_removed == 1  # the schema-only file
 
 
 def test_a_folder_from_before_versioning_is_adopted_then_removed(loaded, tmp_path):
     root = tmp_path / "export"
-    (root / "usage_daily" / "usage_date=2020-01-01").mkdir(parents=True)
-    old = root / "usage_daily" / "usage_date=2020-01-01" / "data_0.parquet"
+    (root / "usage_daily" / "usage_month=2020-01").mkdir(parents=True)
+    old = root / "usage_daily" / "usage_month=2020-01" / "data_0.parquet"
     pq.write_table(pa.table({"x": [1]}), old)
+    (root / "usage_daily" / "usage_date=2020-01-01").mkdir()  # the day layout of before
+    (root / "usage_daily" / "usage_date=2020-01-01" / "data_0.parquet").write_bytes(b"PAR1")
     (root / ".export-0123abcd").mkdir()  # debris of an export killed under the old scheme
     (root / ".export-0123abcd" / "half.parquet").write_bytes(b"PAR1")
 
     first = export_parquet(loaded, root, start=D[0], end=D[0])
     assert root.is_symlink()
     adopted = [v for v in versions(root) if v.endswith("-adopted")]
-    assert versions(root) == {".lock", first.version.name, *adopted} and len(adopted) == 1
-    # The old folder was the current version: its partitions out of range are carried over...
-    assert partitions(root, "usage_daily") == [f"usage_date={d}" for d in ["2020-01-01", D[0]]]
-    # ...tables it lacked are written whole, and its debris is not.
-    assert partitions(root, "usage_by_category") == [f"usage_date={d}" for d in D]
+    assert versions(root) == {".lock", first.version, *adopted} and len(adopted) == 1
+    # The old folder was the current version: its months out of range are carried over...
+    assert partitions(root, "usage_daily") == months("2020-01", M[0])
+    # ...tables it lacked are written whole, and its debris (or another layout) is not.
+    assert partitions(root, "usage_by_category") == months(*M)
     assert not list(root.glob(".export-*"))
 
     second = export_parquet(loaded, root)
-    assert versions(root) == {".lock", first.version.name, second.version.name}
-    assert partitions(root, "usage_daily") == [f"usage_date={d}" for d in D]
+    assert versions(root) == {".lock", first.version, second.version}
+    assert partitions(root, "usage_daily") == months(*M)
 
 
 def test_an_operators_own_symlink_is_followed(loaded, tmp_path):
@@ -248,9 +321,9 @@ def test_an_operators_own_symlink_is_followed(loaded, tmp_path):
     result = export_parquet(loaded, root)
 
     assert os.readlink(root) == str(shared)  # the operator's link is kept...
-    assert shared.is_symlink() and result.export_dir == shared  # ...ours is at its end
-    assert (tmp_path / "volume" / ".bi.versions" / result.version.name).is_dir()
-    assert partitions(root, "usage_daily") == [f"usage_date={d}" for d in D]
+    assert shared.is_symlink() and result.export_dir == str(shared)  # ...ours is at its end
+    assert (tmp_path / "volume" / ".bi.versions" / str(result.version)).is_dir()
+    assert partitions(root, "usage_daily") == months(*M)
 
 
 def test_half_given_range_is_refused(loaded, tmp_path):
@@ -309,8 +382,9 @@ export_parquet(
 @pytest.mark.parametrize(
     ("owner", "step", "nth", "when", "visible"),
     [
-        ("exports", "_copy_table", 1, "before", "old"),  # the new version is an empty folder
-        ("exports", "_copy_table", 4, "after", "old"),  # some tables written
+        ("exports", "_build", 1, "before", "old"),  # the new version is an empty folder
+        ("exports", "_relations", 1, "after", "old"),  # listed what to write, none written
+        ("exports", "fsync_path", 4, "before", "old"),  # all written, some on disk
         ("exports", "_link_file", 2, "before", "old"),  # kept partitions half linked
         ("os", "replace", 1, "before", "old"),  # all built, the new link made, not switched
         ("exports", "_switch", 1, "after", "new"),  # switched: the whole new version
@@ -323,7 +397,7 @@ def test_sigkill_leaves_the_export_wholly_old_or_wholly_new(
     first = export_parquet(loaded, root)
     old = snapshot(root)
     revise(loaded)
-    new = snapshot(export_parquet(loaded, tmp_path / "reference").export_dir)
+    new = snapshot(Path(export_parquet(loaded, tmp_path / "reference").export_dir))
     assert new != old and new["clients"] != old["clients"]
 
     args = [str(loaded.path), str(root), owner, step, str(nth), when, str(D[1]), str(D[2])]
@@ -335,11 +409,11 @@ def test_sigkill_leaves_the_export_wholly_old_or_wholly_new(
     )
     assert child.returncode == -signal.SIGKILL, child.stderr
     assert snapshot(root) == {"old": old, "new": new}[visible]
-    left = versions(root) - {".lock", first.version.name}
+    left = versions(root) - {".lock", first.version}
     current = os.readlink(root).rpartition("/")[2]
     assert left and (current in left) == (visible == "new")  # the killed run's folder is there
 
     result = export_parquet(loaded, root, start=D[1], end=D[2])
     assert snapshot(root) == new
     # The next run removed the killed run's debris (or, once switched, kept it as the previous).
-    assert versions(root) == {".lock", current, result.version.name}
+    assert versions(root) == {".lock", current, result.version}
