@@ -349,13 +349,23 @@ class _S3Objects:
         self._file = fs.FileType.File
 
     def check(self) -> None:
+        from pyarrow import fs
+
+        bucket = self._path.partition("/")[0]
         try:
-            self._fs.get_file_info(self._everything)
+            missing = self._fs.get_file_info(bucket).type == fs.FileType.NotFound
+            if not missing:  # a listing proves the credentials (the bucket's own check may not)
+                self._fs.get_file_info(fs.FileSelector(self._path, allow_not_found=True))
         except OSError as error:
             raise WarehouseError(
-                f"cannot list the export prefix {self.root}: {error_text(error)}; check the "
-                "bucket, AWS_REGION, PIPELINE_S3_ENDPOINT and the AWS credentials"
+                f"cannot list the export prefix {self.root}: {error_text(error)}; check "
+                "AWS_REGION, PIPELINE_S3_ENDPOINT and the AWS credentials"
             ) from None
+        if missing:
+            raise WarehouseError(
+                f"cannot list the export prefix {self.root}: the bucket {bucket} does not "
+                "exist; create it or correct PIPELINE_EXPORT_DIR"
+            )
 
     def files(self) -> Files:
         files: Files = {}

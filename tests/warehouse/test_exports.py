@@ -8,19 +8,22 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 from filelock import FileLock
 from warehouse.wh_frames import CLIENTS, T0, category, client, day, frame, usage_load
 
+from pipeline.settings import Settings
 from pipeline.warehouse import (
+    Warehouse,
     WarehouseBusyError,
     WarehouseError,
     export_parquet,
     load_clients,
     load_usage,
 )
-from pipeline.warehouse.exports import EXPORTED_VIEWS
+from pipeline.warehouse.exports import EXPORTED_VIEWS, prepare_export_dir
 
 # One day in each of four months (a leap day among them): the exports are partitioned by month.
 D = [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 1), date(2024, 4, 1)]
@@ -355,10 +358,14 @@ def test_a_concurrent_export_waits_then_gives_up_in_one_line(loaded, tmp_path):
 CHILD = """
 import os, signal, sys
 from datetime import date
-from pipeline.warehouse import Warehouse, export_parquet, exports
+from pipeline.settings import Settings
+from pipeline.warehouse import export_parquet, exports
 
 warehouse, root, owner, name, nth, when, start, end = sys.argv[1:]
 module = os if owner == "os" else exports
+*path, name = name.split(".")  # a function, or a method of a class of the module
+for part in path:
+    module = getattr(module, part)
 real = getattr(module, name)
 calls = 0
 
@@ -373,9 +380,8 @@ def dying(*args, **kwargs):
     return result
 
 setattr(module, name, dying)
-export_parquet(
-    Warehouse(warehouse), root, start=date.fromisoformat(start), end=date.fromisoformat(end)
-)
+lake = Settings.from_env({**os.environ, "PIPELINE_WAREHOUSE": warehouse}).lake()
+export_parquet(lake, root, start=date.fromisoformat(start), end=date.fromisoformat(end))
 """
 
 
@@ -417,3 +423,94 @@ def test_sigkill_leaves_the_export_wholly_old_or_wholly_new(
     assert snapshot(root) == new
     # The next run removed the killed run's debris (or, once switched, kept it as the previous).
     assert versions(root) == {".lock", current, result.version}
+
+
+def s3_lake(loaded, s3, bucket: str) -> Warehouse:
+    """The loaded warehouse, opened with the S3 server's settings (as the pipeline opens it)."""
+    env = {"PIPELINE_WAREHOUSE": str(loaded.path), **s3.env(bucket)}
+    return Settings.from_env(env).lake()
+
+
+def tables_in(root: str, filesystem: pafs.FileSystem) -> dict[str, list[dict]]:
+    """Every table under root as pyarrow reads its folder (no options): all rows, sorted."""
+    names = {
+        info.path.rstrip("/").rpartition("/")[2]
+        for info in filesystem.get_file_info(pafs.FileSelector(root))
+    }
+    return {
+        name: sorted(pq.read_table(f"{root}/{name}", filesystem=filesystem).to_pylist(), key=repr)
+        for name in sorted(names)
+    }
+
+
+def test_an_s3_export_has_the_folders_layout_and_content(loaded, tmp_path, s3):
+    bucket = s3.new_bucket()
+    wh = s3_lake(loaded, s3, bucket)
+    result = export_parquet(wh, f"s3://{bucket}/bi/")
+    folder = export_parquet(loaded, tmp_path / "export")
+
+    keys = {key.removeprefix(f"s3://{bucket}/bi/") for key in s3.objects(bucket)}
+    local = {
+        str(f.relative_to(tmp_path / "export")) for f in (tmp_path / "export").rglob("*.parquet")
+    }
+    assert keys == local and len(keys) == result.files_written == folder.files_written
+    assert result.export_dir == f"s3://{bucket}/bi" and result.version is None
+    fs = S3FileSystem(s3)
+    assert tables_in(f"{bucket}/bi", fs) == tables_in(
+        str(tmp_path / "export"), pafs.LocalFileSystem()
+    )
+
+
+def test_an_s3_range_export_replaces_its_months_and_deletes_emptied_ones_last(loaded, tmp_path, s3):
+    bucket = s3.new_bucket()
+    wh = s3_lake(loaded, s3, bucket)
+    root = f"s3://{bucket}/bi"
+    export_parquet(wh, root)
+    before = s3.objects(bucket)
+    revise(loaded)
+
+    # Killed just before its deletes: every new object is in place, the emptied months still are.
+    args = [str(loaded.path), root, "exports", "_S3Objects.delete", "1", "before", str(D[1])]
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, *args, str(D[2])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **s3.env(bucket)},
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    assert set(s3.objects(bucket)) == set(before)
+    fs = S3FileSystem(s3)
+    daily = pq.read_table(f"{bucket}/bi/usage_daily", filesystem=fs)
+    days = zip(daily["usage_date"].to_pylist(), daily["total_price"].to_pylist(), strict=True)
+    assert sorted(days) == [
+        (D[0], Decimal("1E-10")),
+        (D[1], Decimal("9")),  # the new object of February
+        (D[2], Decimal("3E-10")),  # March, emptied by the run, not deleted yet
+        (D[3], Decimal("4E-10")),
+    ]
+
+    result = export_parquet(wh, root, start=D[1], end=D[2])
+    reference = tmp_path / "reference"
+    export_parquet(loaded, reference)
+    assert result.files_removed == 3  # March of usage_daily, February and March of by_category
+    assert tables_in(f"{bucket}/bi", fs) == tables_in(str(reference), pafs.LocalFileSystem())
+    untouched = f"s3://{bucket}/bi/usage_daily/usage_month={M[0]}/data_0.parquet"
+    assert s3.objects(bucket)[untouched] == before[untouched]
+
+
+def test_an_s3_export_prefix_that_cannot_be_reached_is_one_line(loaded, s3):
+    wh = s3_lake(loaded, s3, "no-such-bucket-here")
+    with pytest.raises(WarehouseError, match="cannot list the export prefix") as error:
+        prepare_export_dir("s3://no-such-bucket-here/bi/", wh.storage)
+    assert "\n" not in str(error.value) and "test-secret-key" not in str(error.value)
+
+
+def S3FileSystem(s3) -> pafs.S3FileSystem:
+    return pafs.S3FileSystem(
+        access_key="test-key-id",
+        secret_key="test-secret-key",
+        region="us-east-1",
+        endpoint_override=s3.endpoint.removeprefix("http://"),
+        scheme="http",
+    )
