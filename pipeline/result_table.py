@@ -56,14 +56,14 @@ def result_table(frame: pl.DataFrame, width: int | None = None, more_rows: bool 
     the result has rows beyond those of `frame`."""
     shown, options = _prepared(frame, cut_text=width is not None)
     columns = frame.width if width is None else _columns_that_fit(shown, width, options)
-    box = _draw(shown, columns, options)
+    box = _draw(_narrowed(shown, columns), options)
     return f"{box}\n{_footer(frame, columns, more_rows)}\n"
 
 
 def result_box(frame: pl.DataFrame) -> str:
     """`frame` whole as a box, without a footer: for a summary of a few rows."""
     shown, options = _prepared(frame, cut_text=False)
-    return _draw(shown, frame.width, options)
+    return _draw(shown, options)
 
 
 def _prepared(frame: pl.DataFrame, *, cut_text: bool) -> tuple[pl.DataFrame, dict[str, Any]]:
@@ -78,6 +78,7 @@ def _prepared(frame: pl.DataFrame, *, cut_text: bool) -> tuple[pl.DataFrame, dic
         "thousands_separator": ",",
         "tbl_cell_numeric_alignment": "RIGHT",
         "tbl_rows": -1,
+        "tbl_cols": -1,
         "tbl_width_chars": _MAX_WIDTH,  # never wrap a cell: columns are left out instead
         "fmt_str_lengths": TEXT_CHARS if cut_text else _MAX_WIDTH,
     }
@@ -116,15 +117,25 @@ def _columns_that_fit(frame: pl.DataFrame, width: int, options: dict[str, Any]) 
     low, high = 1, frame.width
     while low < high:
         middle = (low + high + 1) // 2
-        if _box_width(_draw(frame, middle, options)) <= width:
+        if _box_width(_draw(_narrowed(frame, middle), options)) <= width:
             low = middle
         else:
             high = middle - 1
     return low
 
 
-def _draw(frame: pl.DataFrame, columns: int, options: dict[str, Any]) -> str:
-    with pl.Config(**options, tbl_cols=columns):
+def _narrowed(frame: pl.DataFrame, columns: int) -> pl.DataFrame:
+    """The first and last of `columns` columns, a `…` column between them when some are left
+    out. Not polars' own `tbl_cols`, which aligns the columns after its `…` as the ones before
+    them (a number to the left, a timestamp to the right)."""
+    if columns >= frame.width:
+        return frame
+    first, last = frame.columns[: (columns + 1) // 2], frame.columns[frame.width - columns // 2 :]
+    return frame.select(*first, pl.lit("…").alias("…"), *last)
+
+
+def _draw(frame: pl.DataFrame, options: dict[str, Any]) -> str:
+    with pl.Config(**options):
         return str(frame)
 
 

@@ -123,3 +123,14 @@ def test_control_characters_in_a_name_cannot_reach_the_terminal(tmp_path, capsys
     )
     assert not re.search("[\x00-\x09\x0b-\x1f\x7f]", out)
     assert len(out.splitlines()) == 4 + len(HOSTILE_NAMES) + 1  # a line break stays in its cell
+
+
+def test_numbers_after_the_left_out_columns_stay_aligned_right(warehouse, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "60")
+    sql = (
+        "select client_id, client_name, month, currency, quantity, cost "
+        "from client_monthly_statement order by client_id"
+    )
+    _, header, _, first, *_ = table(warehouse, sql, capsys=capsys)
+    assert "…" in cells(header) and cells(header)[-1] == "cost"
+    assert re.search(r"┆ {2,}1,234\.57 │$", first)  # padded on the left, as numbers are
