@@ -1,4 +1,4 @@
-"""python -m pipeline demo | run --start --end | simulator: the operator's command line."""
+"""python -m pipeline demo | run --start --end | query | tables | …: the operator's command line."""
 
 from __future__ import annotations
 
@@ -41,7 +41,25 @@ class _OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
+# The commands that need a warehouse to be there already (run, replay and migrate create one).
+READS_WAREHOUSE = frozenset({"query", "tables", "report", "close"})
+
+
+def _warehouse_option() -> _OneLineErrors:
+    """--warehouse, for every command that reads or writes the warehouse: one way to point any
+    of them at another warehouse than the settings' (the demo's, say) without editing those."""
+    option = _OneLineErrors(add_help=False)
+    option.add_argument(
+        "--warehouse",
+        metavar="CATALOG",
+        help="the warehouse to use: a DuckLake catalog file (e.g. data/demo/warehouse.sqlite) or "
+        "postgres:<conninfo>; replaces PIPELINE_WAREHOUSE (default data/warehouse.sqlite)",
+    )
+    return option
+
+
 def _parser() -> argparse.ArgumentParser:
+    warehouse = _warehouse_option()
     parser = _OneLineErrors(
         prog="python -m pipeline",
         description="Usage and billing warehouse for 360dialog partners.",
@@ -55,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run = commands.add_parser(
         "run",
+        parents=[warehouse],
         help="load clients, channels and usage for an inclusive UTC day range",
         description="Materializes clients, channels and usage for every day of the range, then "
         "the views and exports: one run of the Dagster job warehouse_refresh, as the schedule's. "
@@ -69,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay = commands.add_parser(
         "replay",
+        parents=[warehouse],
         help="rebuild the usage tables of a range from the kept raw responses (no API calls)",
         description="Reads the raw balance answers kept under PIPELINE_RAW_DIR for the range, "
         "transforms them again in batches of clients and replaces the days they cover, then "
@@ -80,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     query = commands.add_parser(
         "query",
+        parents=[warehouse],
         help="run one SQL statement on the warehouse, read-only, and print the result",
         description="Opens the warehouse read-only, so it never blocks the pipeline; the "
         "connection cannot write files, attach databases, load extensions or change settings.",
@@ -92,29 +113,42 @@ def _parser() -> argparse.ArgumentParser:
         "timestamp (2026-12-01T00:00:00Z)",
     )
     query.add_argument(
-        "--warehouse", type=Path, help="DuckLake catalog file (default: PIPELINE_WAREHOUSE)"
+        "--rows", type=int, default=50, help="rows a table shows (default 50; csv and json: all)"
     )
     query.add_argument(
-        "--rows", type=int, default=50, help="rows a table shows (default 50; csv and json: all)"
+        "--full",
+        action="store_true",
+        help="a table of every row and column, text uncut (wider than the terminal if need be)",
     )
     query.add_argument(
         "--format",
         choices=("table", "csv", "json"),
         default="table",
-        help="table (default); csv: for spreadsheets, text that opens like a formula gets a "
-        "leading apostrophe; json: one array of objects, decimals as strings with every digit",
+        help="table (default): amounts with separators and their currency's decimals, never "
+        "rounded, fitted to the terminal; csv: for spreadsheets, text that opens like a formula "
+        "gets a leading apostrophe, a file (--output) starts with a UTF-8 byte order mark for "
+        "Excel; json: one array of objects, decimals as strings with every digit",
     )
     query.add_argument(
         "--output", type=Path, help="write the result to this file (whole or not at all)"
     )
     commands.add_parser(
+        "tables",
+        parents=[warehouse],
+        help="list each table and view of the warehouse with what it holds or answers",
+        description="Names every table (what one row is) and view (the question it answers) "
+        "of the warehouse, from the header comments of sql/.",
+    )
+    commands.add_parser(
         "connect-sql",
+        parents=[warehouse],
         help="print the SQL that attaches the warehouse read-only in any DuckDB 1.5 client",
         description="Prints INSTALL/LOAD, secret and ATTACH statements for the configured "
         "warehouse (read-only), credentials left as ${VARIABLE} placeholders.",
     )
     migrate = commands.add_parser(
         "migrate",
+        parents=[warehouse],
         help="move a single-file warehouse of an earlier version (.duckdb) into the lake",
         description="Copies every table of the old file into the configured warehouse in one "
         "transaction and checks that row counts and money sums are equal.",
@@ -128,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     report = commands.add_parser(
         "report",
+        parents=[warehouse],
         help="write the month's finance report (HTML) and statement workbook, print their paths",
         description="Writes usage-report-YYYY-MM.html (self-contained: charts inline, opens "
         "offline) and statement-YYYY-MM.xlsx (one sheet per currency) under PIPELINE_REPORT_DIR, "
@@ -140,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     close = commands.add_parser(
         "close",
+        parents=[warehouse],
         help="close a month: numbered statements frozen as the warehouse says now",
         description="Freezes the month into numbered statements (statements, statement_lines), "
         "one per client and currency, priced by PIPELINE_PRICING or cost with markup, with "
@@ -191,26 +227,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pipeline.dev import run_dev
 
             return run_dev(args.port)
+        env = read_environment()
+        if args.warehouse is not None:
+            env["PIPELINE_WAREHOUSE"] = args.warehouse
+        if args.command in READS_WAREHOUSE:
+            _check_warehouse_exists(env, argv, chosen=args.warehouse is not None)
         if args.command == "query":
-            return _query(args, read_environment())
+            return _query(args, env)
+        if args.command == "tables":
+            from pipeline.settings import pipeline_settings
+            from pipeline.tables import run_tables
+
+            return run_tables(pipeline_settings(env).lake())
         if args.command == "connect-sql":
             from pipeline.connect import print_connect_sql
 
-            return print_connect_sql(read_environment())
+            return print_connect_sql(env)
         if args.command == "migrate":
             from pipeline.connect import run_migrate
 
-            return run_migrate(read_environment(), args.old)
+            return run_migrate(env, args.old)
         if args.command == "report":
             from pipeline.report.command import run_report
 
-            return run_report(read_environment(), args.month)
+            return run_report(env, args.month)
         if args.command == "close":
             from pipeline.report.command import run_close
             from pipeline.settings import pipeline_settings
 
-            return run_close(pipeline_settings(read_environment()), args.month, args.force)
-        env = read_environment()
+            return run_close(pipeline_settings(env), args.month, args.force)
         # A mistake in the settings, the range or a folder is reported before Dagster loads.
         from pipeline.preflight import check_run
 
@@ -252,7 +297,22 @@ def _query(args: argparse.Namespace, env: dict[str, str]) -> int:
     from pipeline.query import run_query
     from pipeline.settings import pipeline_settings
 
-    if args.warehouse is not None:
-        env = {**env, "PIPELINE_WAREHOUSE": str(args.warehouse)}
     wh = pipeline_settings(env).lake()
-    return run_query(args.sql, wh, args.rows, args.format, args.output, args.as_of)
+    return run_query(args.sql, wh, args.rows, args.format, args.output, args.as_of, args.full)
+
+
+def _check_warehouse_exists(env: dict[str, str], argv: Sequence[str], *, chosen: bool) -> None:
+    """Refuse a command that reads a warehouse not there yet, saying what to type instead: when
+    the settings' default is missing but the demo built its own, the same command on the
+    demo's (`chosen`: --warehouse named the missing one, so no other is guessed)."""
+    from pipeline.demo_paths import DEMO_WAREHOUSE, demo_command
+    from pipeline.settings import pipeline_settings
+    from pipeline.warehouse import WarehouseError
+
+    wh = pipeline_settings(env).lake()
+    if wh.exists():
+        return
+    message = f"no warehouse at {wh.where()} yet; load some data first (see run --help)"
+    if not chosen and DEMO_WAREHOUSE.is_file():
+        message += f", or use the demo's: {demo_command(argv)}"
+    raise WarehouseError(message)

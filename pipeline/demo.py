@@ -13,6 +13,15 @@ from pathlib import Path
 
 from pipeline import clock
 from pipeline.connect import connect_sql
+from pipeline.demo_paths import (
+    DEMO_DIR,
+    DEMO_EXPORT,
+    DEMO_MARKUPS,
+    DEMO_PRICING,
+    DEMO_REPORTS,
+    DEMO_WAREHOUSE,
+    demo_command,
+)
 from pipeline.finance.close import CloseRefused
 from pipeline.finance.months import next_month
 from pipeline.refresh import run_refresh
@@ -20,7 +29,6 @@ from pipeline.report.command import run_close
 from pipeline.settings import pipeline_settings
 from pipeline.simulator import Simulator, SimulatorOptions, run_simulator
 
-DEMO_DIR = Path("data/demo")
 # Thirteen calendar months: enough for month-on-month views, and quick, since Dagster's SQLite
 # event log writes two events per day and asset of a ranged run (see docs/benchmarks.md).
 DEMO_MONTHS = 13
@@ -47,9 +55,9 @@ def demo_environment(sim: Simulator, first_day: date) -> dict[str, str]:
             "D360_BASE_URL": sim.base_url,
             "D360_PARTNER_ID": sim.partner_id,
             "D360_API_KEY": sim.api_key,
-            "PIPELINE_WAREHOUSE": str(DEMO_DIR / "warehouse.sqlite"),
-            "PIPELINE_EXPORT_DIR": str(DEMO_DIR / "export"),
-            "PIPELINE_REPORT_DIR": str(DEMO_DIR / "reports"),
+            "PIPELINE_WAREHOUSE": str(DEMO_WAREHOUSE),
+            "PIPELINE_EXPORT_DIR": str(DEMO_EXPORT),
+            "PIPELINE_REPORT_DIR": str(DEMO_REPORTS),
             "PIPELINE_START_DATE": first_day.isoformat(),
             "PIPELINE_WINDOW_DAYS": str(DEMO_WINDOW_DAYS),
             "PIPELINE_CHANNEL_USAGE": "on",
@@ -72,7 +80,7 @@ def _finance_files(sim: Simulator, first_day: date) -> tuple[Path, Path]:
     for _ in range(6):  # the markup changes half way through the history
         change = next_month(change)
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
-    markups, pricing = DEMO_DIR / "markups.csv", DEMO_DIR / "pricing.csv"
+    markups, pricing = DEMO_MARKUPS, DEMO_PRICING
     markups.write_text(
         "client_id,markup_pct,valid_from\n"
         f"{marked},12.5,\n{changing},8,\n{changing},10,{change:%Y-%m}\n"
@@ -121,20 +129,32 @@ def run_demo() -> int:
         run_close(pipeline_settings(env), month.replace(day=1), None)
     except CloseRefused as refused:
         print(f"  not closed: {refused}")
-    # The folder started empty, so the refresh's report is the only one there.
-    report = next((DEMO_DIR / "reports").glob("usage-report-*.html"), DEMO_DIR / "reports")
-    attach = connect_sql({"PIPELINE_WAREHOUSE": str((DEMO_DIR / "warehouse.sqlite").absolute())})
-    print(
-        NEXT_STEPS.format(
-            warehouse=DEMO_DIR / "warehouse.sqlite",
-            export=DEMO_DIR / "export",
-            report=report,
-            reports=DEMO_DIR / "reports",
-            attach="\n".join(f"  {line}" for line in attach.splitlines()[1:]),
-            one_liner=duckdb_one_liner(attach),
-        )
-    )
+    print(next_steps(month.replace(day=1)))
     return 0
+
+
+def next_steps(closed: date) -> str:
+    """What to type after the demo, each line as it works from this folder; `closed` is the
+    month the demo closed (the report is of the month before it: another month than the one the
+    run wrote)."""
+    # The folder started empty, so the refresh's report is the only one there.
+    report = next(DEMO_REPORTS.glob("usage-report-*.html"), DEMO_REPORTS)
+    attach = connect_sql({"PIPELINE_WAREHOUSE": str(DEMO_WAREHOUSE.absolute())})
+    earlier = (closed - timedelta(days=1)).replace(day=1)
+    return NEXT_STEPS.format(
+        warehouse=DEMO_WAREHOUSE,
+        export=DEMO_EXPORT,
+        report=report,
+        report_command=demo_command(["report", "--month", f"{earlier:%Y-%m}"]),
+        tables=demo_command(["tables"]),
+        queries="\n".join(
+            f"  {what}:\n  {demo_command(['query', sql])}" for what, sql in DEMO_QUERIES
+        ),
+        csv=demo_command(["query", "--format", "csv", "--output", "statement.csv", STATEMENT]),
+        connect=demo_command(["connect-sql"]),
+        attach="\n".join(f"  {line}" for line in attach.splitlines()[1:]),
+        one_liner=duckdb_one_liner(attach),
+    )
 
 
 def duckdb_one_liner(attach: str) -> str:
@@ -143,24 +163,50 @@ def duckdb_one_liner(attach: str) -> str:
     return f'duckdb -c "{statements} FROM usage_monthly_by_client LIMIT 10;"'
 
 
+STATEMENT = (
+    "select client_name, month, currency, cost, markup_pct, billable_amount "
+    "from client_monthly_statement order by month desc, client_name"
+)
+DEMO_QUERIES = (
+    (
+        "each client's month",
+        "select client_name, month, currency, quantity, total_price from usage_monthly_by_client "
+        "order by month desc, total_price desc limit 10",
+    ),
+    (
+        f"markups ({DEMO_MARKUPS}, one changing mid-history)",
+        "select client_name, month, markup_pct, cost, billable_amount "
+        "from client_monthly_statement where markup_source = 'client' order by client_name, month",
+    ),
+    (
+        "cost per phone number (PIPELINE_CHANNEL_USAGE=on)",
+        "select month, client_name, phone_number, currency, cost, share_of_client_cost "
+        "from channel_monthly_cost order by month desc, cost desc limit 10",
+    ),
+    (
+        f"the closed month's statements (prices in {DEMO_PRICING})",
+        "select * from statement_lines_by_month order by month desc",
+    ),
+    (
+        "months reconciled with the API's own figures",
+        "select status, count(*) as months from usage_reconciliation_monthly group by all",
+    ),
+)
+"""What the closing text shows how to ask, one feature each."""
+
 NEXT_STEPS = """
 Warehouse: {warehouse}   Parquet for BI (tables and finance views): {export}/<name>/
 Finance report (opens offline in any browser): {report}
-  with the month's statement workbook beside it; another month:
-  PIPELINE_WAREHOUSE={warehouse} PIPELINE_REPORT_DIR={reports} \\
-      .venv/bin/python -m pipeline report --month YYYY-MM
+  with the month's statement workbook beside it; another month (the demo's markups and prices
+  named, so the report keeps them):
+  {report_command}
+Every table and view, with what it holds or answers:
+  {tables}
 Query it (read-only, so it never blocks the pipeline); what each feature looks like:
-  Q='.venv/bin/python -m pipeline query --warehouse {warehouse}'
-  $Q "select * from usage_monthly_by_client order by month desc, total_price desc limit 10"
-  markups (data/demo/markups.csv, one changing mid-history):
-  $Q "select client_name, month, markup_pct, cost, billable_amount from client_monthly_statement
-      where markup_source = 'client' order by client_name, month"
-  cost per phone number (PIPELINE_CHANNEL_USAGE=on):
-  $Q "select * from channel_monthly_cost order by month desc, cost desc limit 10"
-  the closed month's statements (prices in data/demo/pricing.csv) and reconciliation:
-  $Q "select * from statement_lines_by_month order by month desc"
-  $Q "select status, count(*) from usage_reconciliation_monthly group by all"
-From your own DuckDB 1.5 client (`python -m pipeline connect-sql` prints this for any warehouse):
+{queries}
+  a result for a spreadsheet (UTF-8 CSV that Excel opens; --full shows every row and column):
+  {csv}
+From your own DuckDB 1.5 client (this prints it: {connect}):
 {attach}
 or in one line with the DuckDB CLI:
   {one_liner}

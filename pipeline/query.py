@@ -70,9 +70,11 @@ def run_query(
     fmt: Format = "table",
     output: Path | None = None,
     snapshot: Snapshot | None = None,
+    full: bool = False,
 ) -> int:
     """Print the result of the SQL text (its last statement's) as `fmt`, or write it to
-    `output`, reading the warehouse as of `snapshot` (else now); 2 on any error."""
+    `output`, reading the warehouse as of `snapshot` (else now); a table of `rows` rows unless
+    `full`; 2 on any error."""
     with locked_down(wh, snapshot) as con:
         try:
             if not query_statements(con, sql):
@@ -85,7 +87,7 @@ def run_query(
             if result is None:
                 print("(the statement returns no rows)")
                 return 0
-            emit_result(result, fmt, rows, output)
+            emit_result(result, fmt, rows, output, full)
         except (duckdb.Error, WarehouseError) as exc:
             print(f"error: {one_line(exc)}", file=sys.stderr)
             return 2

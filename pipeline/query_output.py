@@ -1,10 +1,15 @@
 """A query's result in the form the analyst asked for: a table to read, CSV, or JSON.
 
-- `table`: the result as a polars frame, for reading in a terminal.
-- `csv`: a header of column names, then one line per row. Numbers stay numbers with every digit
-  (a DECIMAL is never rounded through a float), dates and timestamps are ISO 8601, NULL is an
-  empty field, and every text cell goes through `inert_text` (a client's name must not run as
-  a formula in the spreadsheet that opens the file).
+- `table`: a box for reading in a terminal (pipeline.result_table): amounts with thousands
+  separators and their currency's decimals, never rounded; fitted to the terminal's width, the
+  first `rows` rows; `full`: every row, every column, whole text.
+- `csv`: a header of column names, then one line per row. Written to a file (`--output`) it
+  opens with a UTF-8 byte order mark: without one Excel reads the file in the machine's legacy
+  code page and garbles non-ASCII client names; on standard output there is none, since a pipe
+  feeds programs (`grep`, `cut`, another CSV reader) that would take it for part of the header.
+  Numbers stay numbers with every digit (a DECIMAL is never rounded through a float), dates
+  and timestamps are ISO 8601, NULL is an empty field, and every text cell goes through
+  `inert_text` (a client's name must not run as a formula in the spreadsheet that opens it).
 - `json`: one array of objects keyed by column name (the storage contract): decimals as strings
   with all their digits, dates and timestamps as ISO strings, integers and floats as numbers.
 
@@ -24,36 +29,49 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 import duckdb
-import polars as pl
 
 from pipeline.atomic_files import write_atomically
 from pipeline.cell_text import inert_text
+from pipeline.result_table import result_table, terminal_width
 
 Format = Literal["table", "csv", "json"]
 _CHUNK_ROWS = 10_000
 
 
 def emit_result(
-    result: duckdb.DuckDBPyRelation, fmt: Format, rows: int, output: Path | None
+    result: duckdb.DuckDBPyRelation,
+    fmt: Format,
+    rows: int,
+    output: Path | None,
+    full: bool = False,
 ) -> None:
     """The result on standard output, or in the file `output`, written whole or not at all."""
     if output is None:
-        write_result(result, fmt, sys.stdout, rows)
+        write_result(result, fmt, sys.stdout, rows, full)
         return
+    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"  # the byte order mark, for Excel
 
     def write(staging: Path) -> None:
         # newline="": the csv module writes its own line ends.
-        with staging.open("w", encoding="utf-8", newline="") as out:
-            write_result(result, fmt, out, rows)
+        with staging.open("w", encoding=encoding, newline="") as out:
+            write_result(result, fmt, out, rows, full)
 
     write_atomically(output, write, "--output")
 
 
-def write_result(result: duckdb.DuckDBPyRelation, fmt: Format, out: TextIO, rows: int) -> None:
-    """Write the result to `out` as `fmt`; `rows` is how many rows a table shows."""
+def write_result(
+    result: duckdb.DuckDBPyRelation, fmt: Format, out: TextIO, rows: int, full: bool = False
+) -> None:
+    """Write the result to `out` as `fmt`; `rows` is how many rows a table shows, unless `full`
+    (every row and column, whole text); csv and json always hold every row."""
     if fmt == "table":
-        with pl.Config(tbl_rows=rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
-            print(result.pl(), file=out)
+        if full:
+            out.write(result_table(result.pl()))
+        else:
+            # One row more than shown tells whether more follow, without fetching them all.
+            shown = result.limit(rows + 1).pl()
+            more = shown.height > rows
+            out.write(result_table(shown.head(rows), terminal_width(), more_rows=more))
     elif fmt == "csv":
         writer = csv.writer(out)
         writer.writerow([inert_text(name) for name in result.columns])

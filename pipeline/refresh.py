@@ -19,6 +19,7 @@ from pipeline.definitions import REFRESH_JOB, REPLAY_SELECTION, build_definition
 from pipeline.errors import one_line
 from pipeline.interrupts import execute_run
 from pipeline.preflight import check_run, open_instance
+from pipeline.result_table import result_box
 from pipeline.usage_load import replay_in_batches
 from pipeline.warehouse import Warehouse, range_summary
 
@@ -164,9 +165,6 @@ def summary_text(
         return "\n".join([*lines, "  nothing is in the warehouse yet"])
     with warehouse.read() as con:
         summary = range_summary(con, start, end)
-    for row in summary.iter_rows(named=True):
-        lines.append(
-            f"  {row['currency']}: {row['clients']} clients, {row['days']} days, "
-            f"{row['quantity']:,} messages, total_price {row['total_price'].normalize():f}"
-        )
-    return "\n".join(lines)
+    # Amounts read as `query` shows them: separators, decimals aligned, never rounded.
+    box = result_box(summary.rename({"quantity": "messages"}))
+    return "\n".join([*lines, *(f"  {line}" for line in box.splitlines())])

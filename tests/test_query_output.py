@@ -1,5 +1,6 @@
-"""`python -m pipeline query --format csv|json [--output FILE]`: what an analyst takes into a
-spreadsheet or a script has exact numbers, ISO dates, and client names that stay inert text."""
+"""`python -m pipeline query [--format table|csv|json] [--output FILE]`: what an analyst reads in
+a terminal, or takes into a spreadsheet or a script, has exact numbers, ISO dates, and client
+names that stay inert text."""
 
 from __future__ import annotations
 
@@ -22,25 +23,33 @@ from pipeline.cli import main
 from pipeline.warehouse import Warehouse
 
 AUGUST = date(2024, 8, 1)
+BOM = "\ufeff".encode()
 STATEMENT = (
     "select client_id, client_name, month, cost, -cost as credit, quantity, month_complete "
     "from client_monthly_statement order by client_id"
 )
 
 
+def august_warehouse(path: Path, clients: dict[str, tuple[str, list[Day]]]) -> Warehouse:
+    """A warehouse of these clients (id -> name and usage days), each fetched for every day of
+    August, so that their months are complete."""
+    book = Book()
+    for client_id, (name, days) in clients.items():
+        book.clients[client_id] = name
+        book.cover(client_id, AUGUST, date(2024, 8, 31))
+        book.days += days
+    return book.write(Warehouse(path))
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> Path:
     """Nine clients named as attackers would, each with a day of August at 10 decimals."""
-    book = Book()
-    for n, name in enumerate(HOSTILE_NAMES):
-        client_id = f"c{n}"
-        book.clients[client_id] = name
-        book.cover(client_id, AUGUST, date(2024, 8, 31))  # the whole month: complete
-        price = Decimal(f"{n}{n}.12345678{n}{n}")  # every one of the 10 decimals counts
-        book.days.append(Day(client_id, AUGUST, "EUR", price))
-    path = tmp_path_factory.mktemp("query") / "warehouse.sqlite"
-    book.write(Warehouse(path))
-    return path
+    clients = {
+        # Every one of the 10 decimals counts.
+        f"c{n}": (name, [Day(f"c{n}", AUGUST, "EUR", Decimal(f"{n}{n}.12345678{n}{n}"))])
+        for n, name in enumerate(HOSTILE_NAMES)
+    }
+    return august_warehouse(tmp_path_factory.mktemp("query") / "warehouse.sqlite", clients).path
 
 
 @pytest.fixture
@@ -89,7 +98,7 @@ def test_output_file_is_written_whole_and_a_failed_query_leaves_none(warehouse, 
         warehouse, "--format", "csv", "--output", str(target), STATEMENT, capsys=capsys
     )
     assert code == 0 and out == ""
-    assert target.read_text(encoding="utf-8").startswith("client_id,client_name,")
+    assert target.read_bytes().startswith(BOM + b"client_id,client_name,")
     before = target.read_bytes()
 
     code, _, err = run(warehouse, "--output", str(target), "select * from nowhere", capsys=capsys)
@@ -145,3 +154,20 @@ def test_libreoffice_opens_the_csv_with_exact_values_and_no_formula(
         assert cost == float(row["cost"]) and credit == -float(row["cost"])  # numbers, exact
         assert quantity == row["quantity"]
         assert complete == "true"  # LibreOffice reads no CSV field as a boolean
+
+
+def test_a_csv_file_opens_with_a_byte_order_mark_and_standard_output_has_none(
+    warehouse, expected, tmp_path, capsys
+):
+    target = tmp_path / "statement.csv"
+    assert (
+        run(warehouse, "--format", "csv", "--output", str(target), STATEMENT, capsys=capsys)[0] == 0
+    )
+    assert target.read_bytes().startswith(BOM)  # Excel then reads the file as UTF-8
+    with target.open(encoding="utf-8-sig", newline="") as file:
+        header, *lines = list(csv.reader(file))
+    assert header == list(expected[0])
+    assert [line[1].removeprefix("'") for line in lines] == [r["client_name"] for r in expected]
+
+    _, out, _ = run(warehouse, "--format", "csv", STATEMENT, capsys=capsys)
+    assert out.startswith("client_id,")  # a pipe gets no mark to trip over
