@@ -74,8 +74,14 @@ def demo_environment(sim: Simulator, first_day: date) -> dict[str, str]:
 def _finance_files(sim: Simulator, first_day: date) -> tuple[Path, Path]:
     """What a finance team keeps beside the pipeline, for four of the simulator's clients: two
     markups (one changing half way through the history), a rate card with a fee per phone
-    number, and a minimum monthly commitment."""
-    marked, changing, priced, committed = sim.client_ids()[:4]
+    number, and a minimum monthly commitment. Clients with usage in every month of the history,
+    so that each of these shows in every statement."""
+    active = [
+        client_id
+        for client_id in sim.client_ids()
+        if len(sim.expected_usage(client_id, first_day, clock.yesterday(), "month")) == DEMO_MONTHS
+    ]
+    marked, changing, priced, committed = active[:4]
     change = first_day
     for _ in range(6):  # the markup changes half way through the history
         change = next_month(change)

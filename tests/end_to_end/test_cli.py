@@ -154,7 +154,7 @@ def test_run_loads_the_range_and_summarises(stack: Stack) -> None:
     query = pipeline_cli(
         "query", "select count(*) as n from usage_coverage", env=stack.env, cwd=stack.tmp
     )
-    assert query.returncode == 0 and str(covered) in query.stdout
+    assert query.returncode == 0 and f"{covered:,}" in query.stdout
 
 
 def test_a_refused_key_fails_with_exit_1_and_no_secret(stack: Stack) -> None:

@@ -127,7 +127,7 @@ def test_the_reported_attack_through_the_cli_is_one_line_and_deletes_nothing(war
         "select count(*) as n from usage_daily",
         cwd=tmp_path,
     )
-    assert count.returncode == 0 and "│ 20  │" in count.stdout
+    assert count.returncode == 0 and "│ 20 │" in count.stdout
 
 
 @pytest.mark.parametrize("sql", ["", "   ", "-- only a comment"])
