@@ -40,6 +40,8 @@ CATALOG = "warehouse"
 POSTGRES_PREFIX = "postgres:"  # the same as pipeline.settings'
 S3_PREFIX = "s3://"
 COMMIT_AUTHOR = "pipeline"
+# What DuckLake 1.5.5 says when a read-only attach finds a catalog database without a lake.
+_NO_LAKE_YET = "creating a new DuckLake is explicitly disabled"
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,13 @@ class Warehouse:
             return self.path.is_file()
         try:
             self._session(read_only=True)
-        except WarehouseError:
-            return False
+        except WarehouseError as error:
+            # Only a database with no lake in it yet means "not there": a refused password, a
+            # missing database or an unreachable server is the operator's to fix, not a reason
+            # to say "load some data first".
+            if _NO_LAKE_YET in str(error):
+                return False
+            raise
         return True
 
     def latest_snapshot(self) -> int | None:
