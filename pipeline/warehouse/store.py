@@ -282,7 +282,8 @@ class Warehouse:
         self, *, read_only: bool, snapshot: Snapshot | None = None, placeholders: bool = False
     ) -> list[str]:
         """The SQL that attaches this lake as `warehouse` and selects it: secrets first, then the
-        ATTACH. With `placeholders`, credentials are written as `${VARIABLE}` (connect-sql)."""
+        ATTACH. With `placeholders` (connect-sql), the S3 keys are written as `${VARIABLE}` and
+        the Postgres password is left to PGPASSWORD in the client's environment."""
 
         def secret(value: str | None, variable: str) -> str | None:
             # A placeholder only where there is a value: an unset credential stays unset.
@@ -291,10 +292,11 @@ class Warehouse:
         statements = []
         if is_s3(self.data_path):
             statements.append(s3_secret(self.storage, secret))
-        password = secret(self._pg_password, "PGPASSWORD")
-        if self.is_postgres and password:
+        # For another client (placeholders), no Postgres secret: libpq takes PGPASSWORD from that
+        # client's environment, and a secret would override it with the placeholder's text.
+        if self.is_postgres and self._pg_password and not placeholders:
             statements.append(
-                f"CREATE OR REPLACE SECRET (TYPE postgres, PASSWORD {quoted(password)})"
+                f"CREATE OR REPLACE SECRET (TYPE postgres, PASSWORD {quoted(self._pg_password)})"
             )
         # The catalog records its data path when it is created, and a writer naming another one
         # is refused (a misconfiguration caught before anything is written); readers take the
