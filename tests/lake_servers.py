@@ -9,6 +9,7 @@ uses it. The password and the S3 keys are recognisable values, for the secrets t
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -141,6 +142,11 @@ class S3:
             for item in page.get("Contents", [])
         }
 
+    def read(self, url: str) -> bytes:
+        """The object at `s3://bucket/key`."""
+        bucket, key = url.removeprefix("s3://").split("/", 1)
+        return self._client().get_object(Bucket=bucket, Key=key)["Body"].read()
+
     def _client(self):
         import boto3
 
@@ -157,6 +163,8 @@ class S3:
 def s3() -> Iterator[S3]:
     from moto.server import ThreadedMotoServer
 
+    # Its HTTP server logs every request: thousands of lines in a failing test's report.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
