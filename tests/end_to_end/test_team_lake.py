@@ -11,7 +11,8 @@ run's; the analyst kept its snapshot and neither side saw an error.
 The same runs, and `query`, `connect-sql` and `report` after them, are where the catalog's
 password and the S3 keys must never show: output, the Dagster instance, the catalog itself
 (pg_dump), the data files on S3 and every file written under the runs' folder. The secrets test
-on the default stack (test_secrets_and_replay.py) covers the API's credentials, in-process.
+on the default stack (test_secrets_and_replay.py) covers the API's login and its bearer tokens,
+in-process, debug logs included.
 """
 
 from __future__ import annotations
