@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -122,11 +123,19 @@ def _not_a_file(path: Path) -> Path:
     return path
 
 
+# A password in a libpq conninfo: `password=…` (or `?password=…` in a URI), or a URI's
+# `user:password@`.
+_PASSWORD_IN_CONNINFO = re.compile(r"(?i)\bpassword\s*=|://[^/@\s]*:[^/@\s]*@")
+
+
 def _catalog(text: str) -> str:
-    """A SQLite catalog file (not a folder) or `postgres:<libpq conninfo>`."""
+    """A SQLite catalog file (not a folder) or `postgres:<libpq conninfo>` without a password:
+    the conninfo is shown in messages and written in `connect-sql`'s SQL, a password never is."""
     if text.startswith(POSTGRES_PREFIX):
         if not text.removeprefix(POSTGRES_PREFIX).strip():
             raise ValueError("needs a conninfo after postgres:, e.g. postgres:host=db dbname=lake")
+        if _PASSWORD_IN_CONNINFO.search(text):
+            raise ValueError("holds a password: leave it out and set PGPASSWORD instead")
         return text
     if Path(text).is_dir():
         raise ValueError(
@@ -402,8 +411,8 @@ def _problem(item: ErrorDetails) -> str:
         what = str(item.get("ctx", {}).get("error", item["msg"]))
     else:
         what = f"must be {_expected(variable)}"
-    if variable in SECRET_VARIABLES:  # never echo a credential
-        return f"{variable} {what}"
+    if variable in SECRET_VARIABLES or _PASSWORD_IN_CONNINFO.search(str(item["input"])):
+        return f"{variable} {what}"  # never echo a credential
     return f"{variable}={item['input']!r} {what}"
 
 

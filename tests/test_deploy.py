@@ -18,7 +18,6 @@ from pipeline.settings import Settings, SettingsError
 from pipeline.warehouse.store import is_s3
 
 DEPLOY = Path(__file__).parents[1] / "deploy"
-PASSWORD = "dagster-s3cr3t-pw"  # the test server trusts loopback: any password is accepted
 
 
 def env_names(config: object) -> set[str]:
@@ -40,13 +39,13 @@ def team_home(postgres, tmp_path, monkeypatch) -> tuple[Path, dict[str, str]]:
     home.mkdir()
     shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
     words = postgres.new_database().removeprefix("postgres:").split()
-    database = dict(word.split("=", 1) for word in words)
+    database = dict(word.split("=", 1) for word in words) | {"password": postgres.password}
     variables = {
         "DAGSTER_PG_HOST": database["host"],
         "DAGSTER_PG_PORT": database["port"],
         "DAGSTER_PG_DB": database["dbname"],
         "DAGSTER_PG_USER": database["user"],
-        "DAGSTER_PG_PASSWORD": PASSWORD,
+        "DAGSTER_PG_PASSWORD": postgres.password,
     }
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
@@ -83,8 +82,9 @@ def test_a_run_on_the_team_instance_is_recorded_in_postgres(team_home, tmp_path)
         dg.DagsterEventType.RUN_SUCCESS,
     )
     assert {kind.value for kind in kinds} <= stored
-    assert PASSWORD not in body and not any(PASSWORD in text for _, text in events)
-    assert PASSWORD not in (home / "dagster.yaml").read_text()
+    password = database["password"]
+    assert password not in body and not any(password in text for _, text in events)
+    assert password not in (home / "dagster.yaml").read_text()
 
 
 def test_a_variable_left_unset_is_one_line_naming_it(team_home, monkeypatch):

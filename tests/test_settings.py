@@ -172,6 +172,25 @@ def test_the_line_says_what_the_value_should_be(variable, value, says):
     assert says in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    "catalog",
+    [
+        "postgres:host=db dbname=lake user=me password=pw-in-conninfo-1",
+        "postgres:host=db PassWord = pw-in-conninfo-1 dbname=lake",
+        "postgres:postgresql://me:pw-in-conninfo-1@db/lake",
+        "postgres:postgresql://me@db/lake?password=pw-in-conninfo-1",
+    ],
+)
+def test_a_password_in_the_catalog_conninfo_is_refused_without_showing_it(catalog):
+    # The conninfo is printed (messages, connect-sql's ATTACH); the password belongs in PGPASSWORD.
+    env = {"PIPELINE_WAREHOUSE": catalog, "PIPELINE_DATA_PATH": "s3://lake/data/"}
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(env)
+    message = str(raised.value)
+    assert message.startswith("PIPELINE_WAREHOUSE holds a password") and "PGPASSWORD" in message
+    assert "pw-in-conninfo-1" not in message and "\n" not in message
+
+
 def test_several_bad_values_are_still_one_line_naming_each():
     env = {"PIPELINE_WINDOW_DAYS": "0", "PIPELINE_WAREHOUSE": "/", "D360_CONCURRENCY": "x"}
     with pytest.raises(SettingsError) as raised:

@@ -40,6 +40,8 @@ CATALOG = "warehouse"
 POSTGRES_PREFIX = "postgres:"  # the same as pipeline.settings'
 S3_PREFIX = "s3://"
 COMMIT_AUTHOR = "pipeline"
+# What DuckLake 1.5.5 says when a read-only attach finds a catalog database without a lake.
+_NO_LAKE_YET = "creating a new DuckLake is explicitly disabled"
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,13 @@ class Warehouse:
             return self.path.is_file()
         try:
             self._session(read_only=True)
-        except WarehouseError:
-            return False
+        except WarehouseError as error:
+            # Only a database with no lake in it yet means "not there": a refused password, a
+            # missing database or an unreachable server is the operator's to fix, not a reason
+            # to say "load some data first".
+            if _NO_LAKE_YET in str(error):
+                return False
+            raise
         return True
 
     def latest_snapshot(self) -> int | None:
@@ -275,7 +282,8 @@ class Warehouse:
         self, *, read_only: bool, snapshot: Snapshot | None = None, placeholders: bool = False
     ) -> list[str]:
         """The SQL that attaches this lake as `warehouse` and selects it: secrets first, then the
-        ATTACH. With `placeholders`, credentials are written as `${VARIABLE}` (connect-sql)."""
+        ATTACH. With `placeholders` (connect-sql), the S3 keys are written as `${VARIABLE}` and
+        the Postgres password is left to PGPASSWORD in the client's environment."""
 
         def secret(value: str | None, variable: str) -> str | None:
             # A placeholder only where there is a value: an unset credential stays unset.
@@ -284,10 +292,11 @@ class Warehouse:
         statements = []
         if is_s3(self.data_path):
             statements.append(s3_secret(self.storage, secret))
-        password = secret(self._pg_password, "PGPASSWORD")
-        if self.is_postgres and password:
+        # For another client (placeholders), no Postgres secret: libpq takes PGPASSWORD from that
+        # client's environment, and a secret would override it with the placeholder's text.
+        if self.is_postgres and self._pg_password and not placeholders:
             statements.append(
-                f"CREATE OR REPLACE SECRET (TYPE postgres, PASSWORD {quoted(password)})"
+                f"CREATE OR REPLACE SECRET (TYPE postgres, PASSWORD {quoted(self._pg_password)})"
             )
         # The catalog records its data path when it is created, and a writer naming another one
         # is refused (a misconfiguration caught before anything is written); readers take the

@@ -18,6 +18,7 @@ def lake_env(request, tmp_path) -> dict[str, str]:
     bucket = s3.new_bucket()
     return {
         "PIPELINE_WAREHOUSE": postgres.new_database(),
+        "PGPASSWORD": postgres.password,
         "PIPELINE_DATA_PATH": f"s3://{bucket}/lake/",
         **s3.env(bucket),
     }

@@ -123,6 +123,8 @@ def test_connect_sql_leaves_credentials_as_placeholders():
         assert secret not in text
     assert "${AWS_ACCESS_KEY_ID}" in text and "${AWS_SECRET_ACCESS_KEY}" in text
     assert "PGPASSWORD" in text and "ducklake:postgres:host=db.example" in text
+    # No Postgres secret: its placeholder text would override libpq's PGPASSWORD.
+    assert "TYPE postgres" not in text
 
 
 def test_open_warehouse_is_read_only_and_selects_the_warehouse(wh):
