@@ -238,17 +238,17 @@ def tables_of(wh: Warehouse) -> dict[str, list[tuple]]:
         }
 
 
-def exports_of(export_dir: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
-    """Per exported table: its column names and types, and its rows, read back from parquet."""
+def exports_of(env: dict[str, str]) -> dict[str, tuple[list[tuple], list[tuple]]]:
+    """Per exported table: its column names and types, and its rows, read back from parquet (in
+    a folder or on S3: the lake's connection has the S3 settings)."""
+    export_dir = env["PIPELINE_EXPORT_DIR"].rstrip("/")
     exports = {}
-    with duckdb.connect() as con:
+    with lake_of(env).read() as con:
         for table in COMPARED:
             if table in PARTITIONED:
-                source = (
-                    f"read_parquet('{export_dir / table}/*/*.parquet', hive_partitioning = true)"
-                )
+                source = f"read_parquet('{export_dir}/{table}/*/*.parquet')"
             else:
-                source = f"read_parquet('{export_dir / table / table}.parquet')"
+                source = f"read_parquet('{export_dir}/{table}/{table}.parquet')"
             query = f"SELECT * EXCLUDE (fetched_at) FROM {source}"
             types = [row[:2] for row in con.execute(f"DESCRIBE {query}").fetchall()]
             exports[table] = (types, con.execute(f"{query} ORDER BY ALL").fetchall())
@@ -344,7 +344,7 @@ class Clean:
         assert tables["usage_monthly_api"]
         requests = len(balance_requests(sim, first_request))
         assert requests > 0 and requests % CLIENTS == 0  # the same plan for every client
-        return cls(tables, exports_of(Path(env["PIPELINE_EXPORT_DIR"])), requests)
+        return cls(tables, exports_of(env), requests)
 
 
 def check_resumed_to_clean(
@@ -359,7 +359,7 @@ def check_resumed_to_clean(
     assert check_warehouse(wh, since) == CLIENTS
     assert saved_clients(wh) == set()  # the load finished: a later --resume starts anew
     assert tables_of(wh) == clean.tables
-    assert exports_of(Path(env["PIPELINE_EXPORT_DIR"])) == clean.exports
+    assert exports_of(env) == clean.exports
     with wh.read() as con:
         after = usage_state(con, since)
     # One fetch row per planned request: what the lost batches fetched was not logged.

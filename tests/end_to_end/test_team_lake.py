@@ -92,6 +92,7 @@ def team(
         PIPELINE_WAREHOUSE=catalog,
         PGPASSWORD=postgres.password,
         PIPELINE_DATA_PATH=f"s3://{bucket}/lake/",
+        PIPELINE_EXPORT_DIR=f"s3://{bucket}/export/",
         **s3.env(bucket),
     )
     first_request = len(sim.requests)
@@ -192,9 +193,12 @@ def test_a_killed_run_resumes_to_the_clean_run_while_an_analyst_holds_a_snapshot
     }
     assert all(total > 0 for _, total in sums.values())
     assert len(team.clean.tables["usage_coverage"]) == CLIENTS * DAYS
-    # The data files are on S3, under the configured prefix.
+    # The data files and the exports are on S3, each under its configured prefix.
     files = [key for key in s3.objects(team.bucket) if key.endswith(".parquet")]
-    assert files and all(key.startswith(f"s3://{team.bucket}/lake/") for key in files)
+    lake = [key for key in files if key.startswith(f"s3://{team.bucket}/lake/")]
+    export = [key for key in files if key.startswith(f"s3://{team.bucket}/export/")]
+    assert lake and export and len(lake) + len(export) == len(files)
+    assert f"s3://{team.bucket}/export/clients/clients.parquet" in export
 
 
 def test_the_catalog_refuses_a_wrong_password_in_one_line_without_it(team: TeamRuns) -> None:
@@ -234,11 +238,11 @@ def test_no_lake_credential_shows_in_output_instance_catalog_or_files(
         places[url] = file_texts(url, s3.read(url))
 
     assert leaks(places, secrets) == {}
-    # The places were really there: the instance's run and event storage, the exports (their
-    # versions: export/ links to the latest), the raw responses, the report, the lake's files.
+    # The places were really there: the instance's run and event storage, the raw responses, the
+    # report, the lake's files and the exports on S3.
     assert {"runs.db", "index.db"} <= {Path(p).name for p in places if "/dagster_home/" in p}
     assert any("/data/raw/" in p for p in places)
-    assert any(p.endswith(".parquet") and "/.export.versions/" in p for p in places)
+    assert any(p.startswith(f"s3://{team.bucket}/export/") for p in places)
     written = commands["report"].stdout.splitlines()
     report_files = [line for line in written if line.endswith((".html", ".xlsx"))]
     assert len(report_files) == 2 and set(report_files) <= set(places)
