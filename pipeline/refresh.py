@@ -65,12 +65,15 @@ def execute_refresh(
 
 
 def _collect_problems(result: dg.ExecuteInProcessResult, outcome: RefreshOutcome) -> None:
+    # Steps that failed for the same reason (a full disk fails every step that writes) are one
+    # line naming them all.
+    steps_of: dict[str, list[str]] = {}
     for event in result.all_events:
-        if event.is_step_failure:
-            text = _failure_text(event)
-            outcome.problems.extend(
-                f"{event.step_key}: {line}" for line in text.splitlines() if line
-            )
+        if event.is_step_failure and event.step_key:
+            for line in _failure_text(event).splitlines():
+                if line:
+                    steps_of.setdefault(line, []).append(event.step_key)
+    outcome.problems.extend(f"{', '.join(steps)}: {line}" for line, steps in steps_of.items())
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
             line = (

@@ -40,6 +40,8 @@ CATALOG = "warehouse"
 POSTGRES_PREFIX = "postgres:"  # the same as pipeline.settings'
 S3_PREFIX = "s3://"
 COMMIT_AUTHOR = "pipeline"
+# What SQLite, DuckDB and the OS say when a write finds no space (or a broken disk).
+_DISK_FAILURES = ("No space left on device", "database or disk is full", "disk I/O error")
 # What DuckLake 1.5.5 says when a read-only attach finds a catalog database without a lake.
 _NO_LAKE_YET = "creating a new DuckLake is explicitly disabled"
 
@@ -167,7 +169,7 @@ class Warehouse:
         ends: for work of several transactions in a row (DuckLake's maintenance calls need one
         each), every one begun by the caller and ended with `commit`."""
         self.check_writable()
-        with self._one_writer():
+        with self._one_writer(), self._disk_errors():
             con = self._session(read_only=False).cursor()
             databases = _databases(con)
             try:
@@ -215,17 +217,36 @@ class Warehouse:
         snapshot (the latest, or `snapshot`), whatever writers commit meanwhile."""
         if not self.exists():
             raise WarehouseError(f"no warehouse at {self.where()} yet; load some data first")
-        # A past snapshot is attached on a connection of its own: rare, and never reused.
-        con = (
-            self.connect(read_only=True, snapshot=snapshot)
-            if snapshot
-            else self._session(read_only=True).cursor()
-        )
+        with self._disk_errors():
+            # A past snapshot is attached on a connection of its own: rare, and never reused.
+            con = (
+                self.connect(read_only=True, snapshot=snapshot)
+                if snapshot
+                else self._session(read_only=True).cursor()
+            )
+            try:
+                con.execute("BEGIN TRANSACTION")
+                yield con
+            finally:
+                con.close()
+
+    @contextlib.contextmanager
+    def _disk_errors(self) -> Iterator[None]:
+        """A full or failing disk under the catalog or the data files as one line that names
+        them and says what to do. DuckDB reports it from deep inside (SQLite's `disk I/O error`
+        while it reads the latest snapshot, a parquet write's `No space left on device`)."""
         try:
-            con.execute("BEGIN TRANSACTION")
-            yield con
-        finally:
-            con.close()
+            yield
+        except (duckdb.Error, WarehouseError) as error:
+            text = error_text(error)
+            cause = next((c for c in _DISK_FAILURES if c in text), None)
+            if cause is None:
+                raise
+            raise WarehouseError(
+                f"the disk under the warehouse {self.where()} failed a write ({cause}): free "
+                "some space there (or mend the disk) and run again; what was committed before "
+                "is unchanged"
+            ) from None
 
     def _session(self, *, read_only: bool) -> _Session:
         """This process's attachment of the lake: for a read, the read-write one if this process

@@ -1,6 +1,7 @@
-"""A full disk is one line, and nothing is lost: the report folder, the export folder and a
-query's --output file on a small tmpfs that runs out of space mid-write. What was published
-stays readable and equal, the error names the path, and the next run with space succeeds."""
+"""A full disk is one line, and nothing is lost: the warehouse (catalog, data and landing files),
+the report folder, the export folder and a query's --output file on a small tmpfs that runs out
+of space mid-write. What was published stays readable and equal (the warehouse once there is
+space again), the error names the path, and the next run with space succeeds."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from warehouse.test_query_read_only import tree
 from pipeline.cli import main
 from pipeline.report import build_report
 from pipeline.simulator import run_simulator
-from pipeline.warehouse import Warehouse
+from pipeline.warehouse import Warehouse, WarehouseError
 
 PAGE = 4096  # tmpfs hands out space in pages
 START = YESTERDAY - timedelta(days=6)
@@ -160,3 +161,44 @@ def test_a_full_export_disk_is_one_line_and_keeps_the_published_export(tmp_path,
     usage = pl.read_parquet(export / "usage_daily" / "**" / "*.parquet", hive_partitioning=True)
     days = usage["usage_date"].unique()
     assert days.len() == (YESTERDAY - START).days + 1
+
+
+TABLES = ("usage_daily", "usage_by_category", "usage_coverage", "clients")
+
+
+def lake_rows(wh: Warehouse) -> dict[str, list[tuple]]:
+    with wh.read() as con:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
+
+
+def test_a_full_lake_disk_is_one_line_and_keeps_the_lake(tmp_path, small_disk):
+    lake = small_disk / "warehouse.sqlite"
+    with run_simulator(small_options()) as sim:
+        stack = Stack(sim, stack_env(sim, tmp_path, PIPELINE_WAREHOUSE=str(lake)), tmp_path)
+        assert stack.refresh(START, START + timedelta(days=1)).success
+        wh = Warehouse(lake)
+        before = lake_rows(wh)
+        assert before["usage_coverage"]
+        filler = fill(small_disk, leave=PAGE)
+
+        failed = stack.refresh(START + timedelta(days=2), YESTERDAY)
+
+        assert not failed.success
+        assert len(failed.problems) == 1, "\n".join(failed.problems)
+        [line] = failed.problems
+        # Every step that writes failed for this one reason: one line names them and the disk.
+        assert line.startswith("channels, clients, ") and "\n" not in line, line
+        assert f"the disk under the warehouse {lake} (data {small_disk}/" in line, line
+        assert "failed a write" in line and "free some space there" in line, line
+        # Even a read needs a little room (SQLite's shared-memory index beside a WAL catalog, made
+        # again by the first connection): an analyst gets the same line meanwhile.
+        with pytest.raises(WarehouseError, match=r"the disk under the warehouse .* free some"):
+            lake_rows(wh)
+        filler.unlink()
+        assert lake_rows(wh) == before  # nothing half-written is visible, nothing lost
+        assert stack.refresh(START + timedelta(days=2), YESTERDAY).success
+    after = lake_rows(wh)
+    days = {row[1] for row in after["usage_coverage"]}
+    assert days == {START + timedelta(days=i) for i in range((YESTERDAY - START).days + 1)}
+    # The first run's rows are still there, untouched by the failed run and the one after it.
+    assert set(before["usage_daily"]) <= set(after["usage_daily"])
