@@ -7,6 +7,7 @@ import pytest
 
 from pipeline.preflight import MINIMAL_CONFIG, check_export_dir, open_instance
 from pipeline.settings import SettingsError
+from pipeline.warehouse import ObjectStorage
 
 
 @dg.op
@@ -80,14 +81,14 @@ def test_an_unset_dagster_home_is_one_line():
 def test_an_export_dir_that_cannot_be_created_is_one_line_naming_the_variable(tmp_path):
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(SettingsError) as error:
-        check_export_dir(tmp_path / "file" / "export")
+        check_export_dir(str(tmp_path / "file" / "export"), ObjectStorage())
     assert str(error.value).startswith(f"PIPELINE_EXPORT_DIR={tmp_path / 'file' / 'export'}: ")
     assert "\n" not in str(error.value)
     with pytest.raises(SettingsError, match="is a file; choose a folder"):
-        check_export_dir(tmp_path / "file")
+        check_export_dir(str(tmp_path / "file"), ObjectStorage())
 
 
 def test_a_usable_export_dir_gets_its_versions_folder_and_nothing_else(tmp_path):
-    check_export_dir(tmp_path / "data" / "export")
+    check_export_dir(str(tmp_path / "data" / "export"), ObjectStorage())
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [".export.versions"]
     assert [p.name for p in (tmp_path / "data" / ".export.versions").iterdir()] == [".lock"]
