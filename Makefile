@@ -23,9 +23,10 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 demo: $(STAMP)
 	$(VENV)/bin/python -m pipeline demo
 
-# The Dagster UI on the demo settings (simulator + dagster dev); Ctrl-C stops both.
+# The Dagster UI on the demo settings (simulator + dg dev); Ctrl-C stops both and exits 0.
+DEV_PORT ?= 3000
 dev: $(STAMP)
-	$(VENV)/bin/python -m pipeline dev
+	$(VENV)/bin/python -m pipeline dev --port $(DEV_PORT)
 
 test: $(STAMP)
 	$(VENV)/bin/python .ci/large_files.py
