@@ -7,7 +7,7 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: demo dev test lint bench setup clean
+.PHONY: demo dev test lint bench screenshots setup clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,14 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m bench
+
+# docs/*.png from the demo: the report and the Dagster UI in headless Chromium, the statement PDF
+# by pdftoppm. A docs step, not a test one: Debian's packages are installed (as root) only here.
+screenshots: $(STAMP)
+	@command -v chromium >/dev/null && command -v pdftoppm >/dev/null || { \
+	  apt-get update -qq && \
+	  apt-get install -y --no-install-recommends chromium poppler-utils; }
+	$(VENV)/bin/python docs/screenshots.py
 
 clean:
 	rm -rf .tools $(VENV) data/*.duckdb* data/export data/.export.versions data/demo
