@@ -7,7 +7,7 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 export DAGSTER_HOME ?= $(CURDIR)
 
-.PHONY: demo dev test test-packages lint bench setup clean
+.PHONY: demo dev test test-packages lint bench screenshots setup clean
 
 setup: $(STAMP)
 
@@ -23,9 +23,10 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 demo: $(STAMP)
 	$(VENV)/bin/python -m pipeline demo
 
-# The Dagster UI on the demo settings (simulator + dagster dev); Ctrl-C stops both.
+# The Dagster UI on the demo settings (simulator + dg dev); Ctrl-C stops both and exits 0.
+DEV_PORT ?= 3000
 dev: $(STAMP)
-	$(VENV)/bin/python -m pipeline dev
+	$(VENV)/bin/python -m pipeline dev --port $(DEV_PORT)
 
 # Debian packages the tests use beyond Python: LibreOffice opens `query --format csv` output as a
 # spreadsheet would. Installed when missing where the machine allows it (root with apt-get, as on
@@ -47,6 +48,14 @@ test: $(STAMP) test-packages
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m bench
+
+# docs/*.png from the demo: the report and the Dagster UI in headless Chromium, the statement PDF
+# by pdftoppm. A docs step, not a test one: Debian's packages are installed (as root) only here.
+screenshots: $(STAMP)
+	@command -v chromium >/dev/null && command -v pdftoppm >/dev/null || { \
+	  apt-get update -qq && \
+	  apt-get install -y --no-install-recommends chromium poppler-utils; }
+	$(VENV)/bin/python docs/screenshots.py
 
 clean:
 	rm -rf .tools $(VENV) data/*.duckdb* data/export data/.export.versions data/demo

@@ -1,4 +1,4 @@
-"""The Dagster definitions: `dagster dev` in the project root loads `defs` from here, and
+"""The Dagster definitions: `dg dev` in the project root loads `defs` from here, and
 `python -m pipeline run` builds them with `build_definitions` and runs the refresh job.
 
 Importing this module builds nothing: `defs` is loaded lazily, when Dagster asks for it.
@@ -77,7 +77,7 @@ def build_definitions(env: Mapping[str, str], progress: Progress | None = None) 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """What `dagster dev` and the daemon load: the definitions from the environment over ./.env."""
+    """What `dg dev` and the daemon load: the definitions from the environment over ./.env."""
     return build_definitions(read_environment())
 
 
