@@ -28,16 +28,17 @@ DEV_PORT ?= 3000
 dev: $(STAMP)
 	$(VENV)/bin/python -m pipeline dev --port $(DEV_PORT)
 
-# Debian packages the tests use beyond Python: LibreOffice opens `query --format csv` output as a
-# spreadsheet would. Installed when missing where the machine allows it (root with apt-get, as on
-# CI); elsewhere the one test that needs it says it is skipped and why.
-TEST_PACKAGES := libreoffice-calc-nogui
+# $(call debian,COMMAND,PACKAGES): install the Debian PACKAGES unless COMMAND is there, where the
+# machine allows it (root with apt-get, as on CI); the package lists are refreshed only if needed.
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
+debian = command -v $(1) >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+  && echo "installing $(2) (Debian)" && { $(APT_INSTALL) $(2) >/dev/null \
+  || { apt-get update -qq && $(APT_INSTALL) $(2) >/dev/null; }; }; }
 
+# LibreOffice opens `query --format csv` output as a spreadsheet would; without it (no root) that
+# one test says it is skipped and why.
 test-packages:
-	@command -v soffice >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-	  && echo "installing $(TEST_PACKAGES) (Debian) for the spreadsheet test" \
-	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-	     $(TEST_PACKAGES) >/dev/null; } || echo "note: LibreOffice not installed; its test is skipped"
+	@$(call debian,soffice,libreoffice-calc-nogui) || echo "note: no LibreOffice; its test is skipped"
 
 test: $(STAMP) test-packages
 	$(VENV)/bin/python .ci/large_files.py
@@ -52,9 +53,8 @@ bench: $(STAMP)
 # docs/*.png from the demo: the report and the Dagster UI in headless Chromium, the statement PDF
 # by pdftoppm. A docs step, not a test one: Debian's packages are installed (as root) only here.
 screenshots: $(STAMP)
-	@command -v chromium >/dev/null && command -v pdftoppm >/dev/null || { \
-	  apt-get update -qq && \
-	  apt-get install -y --no-install-recommends chromium poppler-utils; }
+	@$(call debian,chromium,chromium)
+	@$(call debian,pdftoppm,poppler-utils)
 	$(VENV)/bin/python docs/screenshots.py
 
 clean:
