@@ -22,9 +22,11 @@ from pipeline.demo_paths import (
     DEMO_WAREHOUSE,
     demo_command,
 )
+from pipeline.finance import finance_ready_warehouse
 from pipeline.finance.close import CloseRefused
 from pipeline.finance.months import next_month
 from pipeline.refresh import run_refresh
+from pipeline.report.build import build_report
 from pipeline.report.command import run_close
 from pipeline.settings import pipeline_settings
 from pipeline.simulator import Simulator, SimulatorOptions, run_simulator
@@ -131,10 +133,13 @@ def run_demo() -> int:
         return code
     month = yesterday.replace(day=1) - timedelta(days=1)
     print(f"\nClosing {month:%Y-%m}, the latest month that has ended:")
+    settings = pipeline_settings(env)
     try:
-        run_close(pipeline_settings(env), month.replace(day=1), None)
+        run_close(settings, month.replace(day=1), None)
     except CloseRefused as refused:
         print(f"  not closed: {refused}")
+    # The run drew the month's report before the close: again, so it shows the statements.
+    build_report(finance_ready_warehouse(settings), settings.report_dir, month.replace(day=1))
     print(next_steps(month.replace(day=1)))
     return 0
 

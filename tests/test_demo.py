@@ -75,6 +75,10 @@ def test_the_demo_shows_markups_channels_and_a_closed_month(demo: Demo) -> None:
     assert channel_days > 0 and channel_months > 0
     [(statements,)] = demo.rows("SELECT count(*) FROM statements")
     assert statements > 0 and "not closed" not in demo.output
+    # The report of the closed month says so (it is drawn again after the close).
+    [report] = (demo.folder / "data" / "demo" / "reports").glob("usage-report-*.html")
+    page = report.read_text()
+    assert "is not closed yet" not in page and "Usage and fees" in page
 
 
 def printed_commands(output: str) -> list[str]:
