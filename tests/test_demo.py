@@ -112,6 +112,27 @@ def test_every_command_the_demo_prints_works_as_written(demo: Demo) -> None:
     assert demo.rows("SELECT count(*) FROM client_markups") == [(3,)]
 
 
+def readme_quick_start() -> str:
+    """The shell block of the README's quick start: what a newcomer runs after `make demo`."""
+    section = (PROJECT / "README.md").read_text().split("## Quick start", 1)[1]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readmes_quick_start_works_on_the_demo_as_written(demo: Demo) -> None:
+    script = readme_quick_start().replace(".venv/bin/python", sys.executable)
+    assert script.count(" -m pipeline ") >= 2
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=demo.folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "client_monthly_statement" in done.stdout  # the tables listing
+    assert "10 rows" in done.stdout  # the statement query's box
+
+
 def exported_names(demo: Demo) -> list[str]:
     return sorted(p.name for p in demo.export.iterdir())
 
