@@ -4,7 +4,7 @@
 -- only: its pricing categories when it has any, else its direction ones. The categories of a
 -- month and currency then add up to its cost, and share_of_cost adds up to 1 over them.
 -- share_of_cost is a ratio, not money: DECIMAL / DECIMAL is a DOUBLE in DuckDB, so it is divided
--- at the very last step and rounded to DECIMAL(5, 4). month_complete: see month_coverage.
+-- at the very last step and rounded to DECIMAL(18, 4). month_complete: see month_coverage.
 CREATE OR REPLACE VIEW category_mix_monthly AS
 WITH one_cut AS (
     SELECT *
@@ -41,7 +41,7 @@ SELECT
     m.paid_quantity,
     m.cost,
     CAST(round(m.cost / nullif(sum(m.cost) OVER (PARTITION BY m.month, m.currency), 0), 4)
-        AS DECIMAL(5, 4))                             AS share_of_cost,
+        AS DECIMAL(18, 4))                             AS share_of_cost,
     coalesce(mc.month_complete, false)                AS month_complete
 FROM monthly AS m
 LEFT JOIN month_coverage AS mc USING (month);

@@ -4,7 +4,9 @@
 -- (filled when PIPELINE_CHANNEL_USAGE=on), the 'unattributed' remainder included as its own row.
 -- client_cost is the client's whole month in usage_daily, so a client's shares add up to 1 when
 -- channel usage was fetched for all its days that month, and to less when it was not.
--- share_of_client_cost is a ratio: divided last (a DOUBLE in DuckDB), rounded to DECIMAL(5, 4).
+-- share_of_client_cost is a ratio: divided last (a DOUBLE in DuckDB), rounded to DECIMAL(18, 4),
+-- wide enough for an API whose channels cost more than their client (usage_daily_by_channel keeps
+-- that as a negative remainder): the view and its export must not fail on it.
 -- month_complete: every day of the month fetched for the client.
 CREATE OR REPLACE VIEW channel_monthly_cost AS
 WITH per_channel AS (
@@ -45,7 +47,7 @@ SELECT
     p.free_quantity,
     p.cost,
     k.client_cost,
-    CAST(round(p.cost / nullif(k.client_cost, 0), 4) AS DECIMAL(5, 4))       AS share_of_client_cost,
+    CAST(round(p.cost / nullif(k.client_cost, 0), 4) AS DECIMAL(18, 4))       AS share_of_client_cost,
     p.days_with_usage,
     coalesce(cov.month_complete, false)                                      AS month_complete
 FROM per_channel AS p

@@ -2,7 +2,7 @@
 -- point), month by month?
 -- One row per calendar month x currency with usage (quantities are message or conversation
 -- counts; currency is kept so the view lines up with the money views). free_share is a ratio:
--- free_quantity / quantity, divided last (a DOUBLE in DuckDB) and rounded to DECIMAL(5, 4).
+-- free_quantity / quantity, divided last (a DOUBLE in DuckDB) and rounded to DECIMAL(18, 4).
 -- month_complete: see month_coverage.
 CREATE OR REPLACE VIEW free_vs_paid_monthly AS
 WITH monthly AS (
@@ -21,7 +21,7 @@ WITH monthly AS (
 )
 SELECT
     m.*,
-    CAST(round(m.free_quantity / nullif(m.quantity, 0), 4) AS DECIMAL(5, 4)) AS free_share,
+    CAST(round(m.free_quantity / nullif(m.quantity, 0), 4) AS DECIMAL(18, 4)) AS free_share,
     coalesce(mc.month_complete, false)                                         AS month_complete
 FROM monthly AS m
 LEFT JOIN month_coverage AS mc USING (month);

@@ -291,6 +291,19 @@ def test_a_table_that_gets_rows_loses_its_schema_only_file(loaded, tmp_path):
     assert result.files_removed == 1  # the schema-only file
 
 
+def test_a_channel_costing_more_than_its_client_still_exports(loaded, tmp_path):
+    with loaded.write() as con:  # the API's channels add up to 5 billion times the client's day
+        con.execute(
+            "INSERT INTO usage_daily_by_channel VALUES ('a', 'app-1', 'c1', ?, 'EUR', 10, 10, 0,"
+            " 0.5, ?)",
+            [D[0], T0],
+        )
+    export_parquet(loaded, tmp_path / "export")
+    assert read_back(
+        tmp_path / "export", "channel_monthly_cost", "SELECT share_of_client_cost FROM EXPORTED"
+    ) == [(Decimal("5000000000.0000"),)]
+
+
 def test_a_folder_from_before_versioning_is_adopted_then_removed(loaded, tmp_path):
     root = tmp_path / "export"
     (root / "usage_daily" / "usage_month=2020-01").mkdir(parents=True)
