@@ -48,7 +48,7 @@ def stack_env(sim: object, tmp: Path, **extra: str) -> dict[str, str]:
         "D360_API_KEY": sim.api_key,
         clock.TODAY_VARIABLE: clock.today().isoformat(),  # a subprocess sees the suite's today
         # ... and the suite's DuckDB threads (tests/conftest.py), whatever else its env drops.
-        THREADS_VARIABLE: os.environ[THREADS_VARIABLE],
+        THREADS_VARIABLE: os.environ.get(THREADS_VARIABLE, ""),  # empty: DuckDB's default
         "PIPELINE_WAREHOUSE": str(tmp / "warehouse.sqlite"),
         "PIPELINE_EXPORT_DIR": str(tmp / "export"),
         "PIPELINE_REPORT_DIR": str(tmp / "reports"),
