@@ -15,6 +15,7 @@ from bench.__main__ import END as BENCH_END
 from bench.__main__ import START as BENCH_START
 from pipeline import clock
 from pipeline.settings import Settings
+from pipeline.warehouse.store import THREADS_VARIABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -136,8 +137,9 @@ def test_every_setting_is_in_the_configuration_table():
     documented = documented_variables()
     assert "D360_API_KEY" in variables and "DAGSTER_HOME" in variables
     assert variables - documented == set()
-    # ... and the table names nothing else but the pinned date, which pipeline.clock reads.
-    assert documented - variables == {clock.TODAY_VARIABLE}
+    # ... and the table names nothing else but the process-environment ones: the pinned date,
+    # which pipeline.clock reads, and DuckDB's threads, which the warehouse store reads.
+    assert documented - variables == {clock.TODAY_VARIABLE, THREADS_VARIABLE}
 
 
 def test_the_benchmarks_rewrite_their_page_between_the_markers():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from pipeline import clock
 from pipeline.definitions import build_definitions
 from pipeline.refresh import RefreshOutcome, execute_refresh
 from pipeline.simulator import SimulatorOptions
+from pipeline.warehouse.store import THREADS_VARIABLE
 
 # The suite's yesterday: tests/conftest.py pins the pipeline's clock before any test module loads.
 YESTERDAY = clock.yesterday()
@@ -45,6 +47,8 @@ def stack_env(sim: object, tmp: Path, **extra: str) -> dict[str, str]:
         "D360_PARTNER_ID": sim.partner_id,
         "D360_API_KEY": sim.api_key,
         clock.TODAY_VARIABLE: clock.today().isoformat(),  # a subprocess sees the suite's today
+        # ... and the suite's DuckDB threads (tests/conftest.py), whatever else its env drops.
+        THREADS_VARIABLE: os.environ.get(THREADS_VARIABLE, ""),  # empty: DuckDB's default
         "PIPELINE_WAREHOUSE": str(tmp / "warehouse.sqlite"),
         "PIPELINE_EXPORT_DIR": str(tmp / "export"),
         "PIPELINE_REPORT_DIR": str(tmp / "reports"),

@@ -14,10 +14,16 @@ from finance.conftest import JULY, summer_book
 from openpyxl import load_workbook
 
 from pipeline.warehouse import Warehouse
+from pipeline.warehouse.store import THREADS_VARIABLE
 
 
 def run_report(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "D360_"))}
+    # The developer's settings stay out; the suite's DuckDB threads (tests/conftest.py) stay in.
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PIPELINE_", "D360_")) or k == THREADS_VARIABLE
+    }
     clean |= {
         "PIPELINE_WAREHOUSE": str(tmp_path / "warehouse.sqlite"),
         "PIPELINE_REPORT_DIR": str(tmp_path / "reports"),
