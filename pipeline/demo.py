@@ -78,12 +78,14 @@ def _finance_files(sim: Simulator, first_day: date) -> tuple[Path, Path]:
     markups (one changing half way through the history), a rate card with a fee per phone
     number, and a minimum monthly commitment. Clients with usage in every month of the history,
     so that each of these shows in every statement."""
+    clients = sim.client_ids()
     active = [
         client_id
-        for client_id in sim.client_ids()
+        for client_id in clients
         if len(sim.expected_usage(client_id, first_day, clock.yesterday(), "month")) == DEMO_MONTHS
     ]
-    marked, changing, priced, committed = active[:4]
+    # A smaller world (a test's) may have fewer such clients: the others then make up the four.
+    marked, changing, priced, committed = [*active, *(c for c in clients if c not in active)][:4]
     change = first_day
     for _ in range(6):  # the markup changes half way through the history
         change = next_month(change)

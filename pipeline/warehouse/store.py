@@ -20,6 +20,7 @@ import contextlib
 import copy
 import json
 import os
+import re
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -47,6 +48,7 @@ S3_PREFIX = "s3://"
 COMMIT_AUTHOR = "pipeline"
 # What SQLite, DuckDB and the OS say when a write finds no space (or a broken disk).
 _DISK_FAILURES = ("No space left on device", "database or disk is full", "disk I/O error")
+_WRITTEN_FILE = re.compile(r'Could not write file \\?"([^"\\]+)')
 # What DuckLake 1.5.5 says when a read-only attach finds a catalog database without a lake.
 _NO_LAKE_YET = "creating a new DuckLake is explicitly disabled"
 
@@ -242,16 +244,22 @@ class Warehouse:
         while it reads the latest snapshot, a parquet write's `No space left on device`)."""
         try:
             yield
-        except (duckdb.Error, WarehouseError) as error:
-            text = error_text(error)
-            cause = next((c for c in _DISK_FAILURES if c in text), None)
-            if cause is None:
-                raise
-            raise WarehouseError(
-                f"the disk under the warehouse {self.where()} failed a write ({cause}): free "
-                "some space there (or mend the disk) and run again; what was committed before "
-                "is unchanged"
-            ) from None
+        except duckdb.Error as error:
+            raise self._disk_failure(error) or error from None
+
+    def _disk_failure(self, error: duckdb.Error) -> WarehouseError | None:
+        """The one line for a write the disk under the lake refused; None for any other error
+        (and for a file written elsewhere: an export's own, say, which names its folder)."""
+        text = error_text(error)
+        cause = next((c for c in _DISK_FAILURES if c in text), None)
+        written = _WRITTEN_FILE.search(text)
+        lake = [self.data_path, *([] if self.is_postgres else [str(self.path)])]  # -wal, -shm too
+        if cause is None or (written and not written[1].startswith(tuple(lake))):
+            return None
+        return WarehouseError(
+            f"the disk under the warehouse {self.where()} failed a write ({cause}): free some "
+            "space there (or mend the disk) and run again; what was committed before is unchanged"
+        )
 
     def _session(self, *, read_only: bool) -> _Session:
         """This process's attachment of the lake: for a read, the read-write one if this process
@@ -297,7 +305,7 @@ class Warehouse:
                 con.execute(statement)
         except duckdb.Error as error:
             con.close()
-            raise WarehouseError(
+            raise self._disk_failure(error) or WarehouseError(
                 f"cannot open the warehouse {self.where()}: {_first_line(error)}"
             ) from None
         return con

@@ -65,9 +65,11 @@ def test_close_freezes_the_month_loaded_over_the_api(tmp_path: Path, today, monk
     ]
     folder = tmp_path / "reports" / "statements" / f"{first:%Y-%m}"
     assert printed[0] == f"{first:%Y-%m} closed: {len(billed)} statements in {folder}"
-    assert [line.split()[-1] for line in printed[1:]] == [
+    assert [line.split()[-1] for line in printed[1:-1]] == [
         f"statement-{number}.pdf" for number, *_ in statements
     ]
+    # The statements went to the exports with their month.
+    assert printed[-1].startswith("exports: ") and printed[-1].endswith(str(tmp_path / "export"))
     assert all((folder / f"statement-{number}.pdf").is_file() for number, *_ in statements)
 
     assert main(["close", "--month", f"{first:%Y-%m}"]) == 0

@@ -93,7 +93,7 @@ def test_a_byte_identical_refetch_logs_its_time_but_stores_no_body_again(stack) 
 
 
 def test_demo_builds_a_warehouse_and_says_how_to_query_it(tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(demo, "DEMO_DIR", tmp_path / "demo")
+    monkeypatch.chdir(tmp_path)  # the demo's folder is data/demo/ under the working directory
     monkeypatch.setattr(demo, "DEMO_CLIENTS", 4)
     monkeypatch.setattr(demo, "DEMO_MONTHS", 2)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
@@ -105,7 +105,7 @@ def test_demo_builds_a_warehouse_and_says_how_to_query_it(tmp_path, monkeypatch,
     first_day = demo.demo_first_day(YESTERDAY)
     assert f"loaded: {first_day} .. {YESTERDAY}" in out
     assert "python -m pipeline query --warehouse" in out
-    with Warehouse(tmp_path / "demo" / "warehouse.sqlite").read() as con:
+    with Warehouse(tmp_path / "data" / "demo" / "warehouse.sqlite").read() as con:
         [(clients, days)] = con.execute(
             "select count(distinct client_id), count(distinct usage_date) from usage_coverage"
         ).fetchall()
@@ -115,13 +115,13 @@ def test_demo_builds_a_warehouse_and_says_how_to_query_it(tmp_path, monkeypatch,
             "(select count(*) from rate_cards), (select count(*) from statements)"
         ).fetchone()
     assert (clients, days) == (4, (YESTERDAY - first_day).days + 1)
-    assert (tmp_path / "demo" / "export" / "usage_daily").is_dir()
+    assert (tmp_path / "data" / "demo" / "export" / "usage_daily").is_dir()
     # Every feature shows: markups (one changing), channel rows, prices, a closed month.
     markups, channel_rows, prices, statements = features
     assert (markups, prices) == (3, 6) and channel_rows > 0 and statements > 0
     closed = (YESTERDAY.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     assert f"{closed} closed: {statements} statements in" in out
-    assert len(list((tmp_path / "demo" / "reports" / "statements" / closed).glob("*.pdf"))) == (
+    assert len(list((tmp_path / "data" / "demo" / "reports" / "statements" / closed).glob("*.pdf"))) == (
         statements
     )
     assert "from channel_monthly_cost" in out and "from statement_lines_by_month" in out
