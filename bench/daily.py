@@ -15,6 +15,7 @@ the pipeline client's own counts (each asset's `api_requests` metadata).
 
 from __future__ import annotations
 
+import stat
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -97,19 +98,27 @@ def _table_rows(folder: Path) -> dict[str, int]:
         con.close()
 
 
-def _folder_bytes(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
-
-
 def _sizes(folder: Path) -> dict[str, int]:
     """Bytes on disk of the lake, and of each other entry of the pipeline's folder by name
-    (raw/, export/, reports/, dagster_home/, the catalog's SQLite WAL): where a run's written
-    bytes stayed."""
+    (raw/, export/ and its versions, reports/, dagster_home/, the catalog's SQLite WAL): where a
+    run's written bytes stayed. Each file is counted once by its inode: an export version
+    hard-links the files it shares with the previous one, which take no new space."""
     lake = {LAKE_CATALOG, default_data_path(folder / LAKE_CATALOG).name}
+    seen: set[tuple[int, int]] = set()
+
+    def unique_bytes(path: Path) -> int:
+        total = 0
+        for file in path.rglob("*") if path.is_dir() else [path]:
+            info = file.lstat()
+            if stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) not in seen:
+                seen.add((info.st_dev, info.st_ino))
+                total += info.st_size
+        return total
+
     sizes = {"lake": lake_bytes(folder)}
-    for entry in folder.iterdir():
+    for entry in sorted(folder.iterdir()):
         if entry.name not in lake:
-            sizes[entry.name] = _folder_bytes(entry) if entry.is_dir() else entry.stat().st_size
+            sizes[entry.name] = unique_bytes(entry)
     return sizes
 
 
