@@ -33,7 +33,9 @@ from pipeline.transform import raw_answers_frame
 from pipeline.warehouse import REQUEST_KEY, RawLanding, UsageLoad, Warehouse, coverage_frame
 
 HISTORY_DAYS = 400
-"""The simulator's --history-days in every scale benchmark (one world for all of them)."""
+"""The simulator's --history-days in the scale benchmarks (one world for all of them); a history
+held longer than this needs a world of its own (see `replayed_history`): before the world's first
+day the simulator has no usage, so the extra days would be empty."""
 BATCH = 200
 """Clients per landing file: the pipeline's default PIPELINE_BATCH_CLIENTS."""
 
@@ -55,10 +57,10 @@ class History:
     ndjson: Path | None
 
 
-def simulator_runtime(clients: int, seed: int = SEED) -> Runtime:
-    """The world a `python -m pipeline simulator --clients N --history-days 400` process serves."""
+def simulator_runtime(clients: int, seed: int = SEED, history_days: int = HISTORY_DAYS) -> Runtime:
+    """The world a `python -m pipeline simulator --clients N --history-days D` process serves."""
     options = SimulatorOptions(
-        seed=seed, clients=clients, history_days=HISTORY_DAYS, balance_rate=None
+        seed=seed, clients=clients, history_days=history_days, balance_rate=None
     )
     return Runtime.create(options)
 
@@ -68,10 +70,17 @@ def client_ids(runtime: Runtime) -> list[str]:
 
 
 def build_history(
-    folder: Path, clients: int, start: date, end: date, *, ndjson: bool = False
+    folder: Path,
+    clients: int,
+    start: date,
+    end: date,
+    *,
+    ndjson: bool = False,
+    history_days: int = HISTORY_DAYS,
 ) -> History:
-    """One day-granularity answer of [start, end] per client, landed and logged in `folder`."""
-    runtime = simulator_runtime(clients)
+    """One day-granularity answer of [start, end] per client, landed and logged in `folder`, from
+    the world of a simulator started with `--history-days history_days`."""
+    runtime = simulator_runtime(clients, history_days=history_days)
     ids = client_ids(runtime)
     wh = Warehouse(folder / "warehouse.sqlite")
     landing = RawLanding(folder / "raw")
@@ -194,7 +203,7 @@ def replay_stages(measured: Measured) -> dict[str, tuple[float, float]]:
 
 
 _SHARED = tempfile.TemporaryDirectory(prefix="bench-history-")
-_REPLAYED: dict[tuple[int, date, date], History] = {}
+_REPLAYED: dict[tuple[int, date, date, int], History] = {}
 
 
 def shared_folder(name: str) -> Path:
@@ -205,15 +214,20 @@ def shared_folder(name: str) -> Path:
 
 
 def remember_replayed(history: History) -> None:
-    _REPLAYED[history.clients, history.start, history.end] = history
+    _REPLAYED[history.clients, history.start, history.end, HISTORY_DAYS] = history
 
 
-def replayed_history(clients: int, start: date, end: date) -> History:
+def replayed_history(
+    clients: int, start: date, end: date, history_days: int = HISTORY_DAYS
+) -> History:
     """A history of [start, end] already replayed into its warehouse: the one another benchmark
-    of this process made, else a new one."""
-    key = (clients, start, end)
+    of this process made, else a new one. `history_days` is the simulator world's (it must
+    reach back to `start`, and the simulator process the history is used with must be started
+    with the same, or its clients differ)."""
+    key = (clients, start, end, history_days)
     if key not in _REPLAYED:
-        history = build_history(shared_folder(f"{clients}-{start}-{end}"), clients, start, end)
+        folder = shared_folder(f"{clients}-{start}-{end}-world{history_days}")
+        history = build_history(folder, clients, start, end, history_days=history_days)
         replay(history)
         _REPLAYED[key] = history
     return _REPLAYED[key]

@@ -1,9 +1,19 @@
-"""Processes measured from outside: one command's peak memory and CPU, the simulator on its own.
+"""Processes measured from outside: one command's peak memory, CPU and bytes written, the
+simulator on its own.
 
 Peak memory is the child's own high-water resident size (`ru_maxrss` of RUSAGE_CHILDREN, read in
 a small wrapper process: a child forked straight from a large benchmark process would inherit
-the parent's high-water mark). The wrapper also samples the child's resident size every 50 ms,
-so a benchmark can tell which of the pipeline's progress lines the peak came after.
+the parent's high-water mark). The wrapper also samples the child's resident size and the bytes
+it has written so far every 50 ms, so a benchmark can tell which of the pipeline's progress
+lines or steps the peak came after and which of them wrote what.
+
+Bytes written are Linux's `write_bytes` of /proc/<pid>/io: what the process sent towards the
+disk (pages it dirtied in files on disk, counted when dirtied, whether or not they were still
+in the page cache at exit), not what it passed to write() (`wchar`, which counts pipes and
+terminals too). The total is read from the wrapper's own /proc/self/io after the child was
+reaped: the kernel adds a reaped child's counts (and those of the children it reaped itself) to
+its parent's, so nothing the child or its children wrote after the last sample is missed, and
+the wrapper itself writes nothing in between.
 
 The simulator runs as `python -m pipeline simulator` in a process of its own, so its memory and
 CPU are not counted in the pipeline's; its CPU is read from /proc around each measured run.
@@ -44,26 +54,31 @@ making more than 5 requests a client would otherwise be timed waiting for it."""
 _WRAPPER = r"""
 import json, os, resource, subprocess, sys, threading, time
 out, argv = sys.argv[1], sys.argv[2:]
+def written(pid):
+    with open(f"/proc/{pid}/io") as io:
+        return next(int(l.split()[1]) for l in io if l.startswith("write_bytes:"))
+own = written("self")
 began = time.time()
 child = subprocess.Popen(argv)
 samples = []
 def sample():
-    path = f"/proc/{child.pid}/status"
+    status = f"/proc/{child.pid}/status"
     while child.poll() is None:
         try:
-            with open(path) as status:
-                rss = next(int(l.split()[1]) for l in status if l.startswith("VmRSS:"))
-            samples.append((time.time(), rss))
+            with open(status) as lines:
+                rss = next(int(l.split()[1]) for l in lines if l.startswith("VmRSS:"))
+            samples.append((time.time(), rss, written(child.pid)))
         except (OSError, StopIteration):
             pass
         time.sleep(0.05)
 threading.Thread(target=sample, daemon=True).start()
 code = child.wait()
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+total = written("self") - own
 with open(out, "w") as f:
     json.dump({"returncode": code, "seconds": time.time() - began, "began": began,
                "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss,
-               "samples": samples}, f)
+               "written": total, "samples": samples}, f)
 sys.exit(code)
 """
 
@@ -167,17 +182,20 @@ def _timer_facts(measured: Measured) -> dict:
 
 @dataclass
 class Measured:
-    """One command run to its end: wall and CPU seconds, peak resident size, its output."""
+    """One command run to its end: wall and CPU seconds, peak resident size, bytes written, its
+    output."""
 
     argv: list[str]
     returncode: int
     seconds: float
     cpu_seconds: float
     peak_mb: float
+    written_bytes: int = 0
+    """`write_bytes` of the command and the children it reaped, start to exit."""
     lines: list[tuple[float, str]] = field(default_factory=list)
     """(time.time(), line) of everything the command wrote on stderr."""
-    samples: list[tuple[float, int]] = field(default_factory=list)
-    """(time.time(), resident KiB) every 50 ms."""
+    samples: list[tuple[float, int, int]] = field(default_factory=list)
+    """(time.time(), resident KiB, bytes written so far) every 50 ms."""
     stdout: str = ""
     began: float = 0.0
     """time.time() when the command started."""
@@ -209,7 +227,15 @@ class Measured:
         """Peak resident MB sampled between two times (None: the start, the end)."""
         began = began if began is not None else float("-inf")
         ended = ended if ended is not None else float("inf")
-        return max((rss for when, rss in self.samples if began <= when <= ended), default=0) / 1024
+        kib = (rss for when, rss, _ in self.samples if began <= when <= ended)
+        return max(kib, default=0) / 1024
+
+    def written_in(self, began: float, ended: float) -> int:
+        """Bytes written between two times: the last sample up to `ended` less the last one
+        before `began` (0 before the first sample)."""
+        before = [done for when, _, done in self.samples if when < began]
+        upto = [done for when, _, done in self.samples if when <= ended]
+        return max(0, (upto[-1] if upto else 0) - (before[-1] if before else 0))
 
 
 def measure(
@@ -249,6 +275,7 @@ def measure(
         seconds=facts["seconds"],
         cpu_seconds=facts["cpu"],
         peak_mb=facts["maxrss_kb"] / 1024,
+        written_bytes=facts["written"],
         lines=lines,
         samples=[tuple(sample) for sample in facts["samples"]],  # type: ignore[misc]
         stdout="".join(stdout),
