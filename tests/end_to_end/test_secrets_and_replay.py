@@ -121,9 +121,8 @@ def test_demo_builds_a_warehouse_and_says_how_to_query_it(tmp_path, monkeypatch,
     assert (markups, prices) == (3, 6) and channel_rows > 0 and statements > 0
     closed = (YESTERDAY.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     assert f"{closed} closed: {statements} statements in" in out
-    assert len(list((tmp_path / "data" / "demo" / "reports" / "statements" / closed).glob("*.pdf"))) == (
-        statements
-    )
+    pdfs = (tmp_path / "data" / "demo" / "reports" / "statements" / closed).glob("*.pdf")
+    assert len(list(pdfs)) == statements
     assert "from channel_monthly_cost" in out and "from statement_lines_by_month" in out
 
 
