@@ -28,12 +28,15 @@ prefix must not overlap: the pipeline's runs do one export at a time (a lock fil
 machines that share only the bucket).
 
 Data comes from the warehouse through a read-only connection: no lock, no waiting on a writer.
+That connection's memory is capped (EXPORT_MEMORY_LIMIT); what a big view needs beyond it spills
+to a temporary folder.
 """
 
 import json
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -102,6 +105,8 @@ EXPORTED_VIEWS = (
     "low_balance_watch",
     "partner_balance_watch",
 )
+EXPORT_MEMORY_LIMIT = "1GB"
+"""DuckDB's memory for an export; beyond it, it spills (measured in bench/daily.py)."""
 PARTITION_KEY = "usage_month"
 PARTITION_PREFIX = f"{PARTITION_KEY}="
 LOCK_NAME = ".lock"  # in the versions folder; serialises exports into the same export_dir
@@ -195,7 +200,7 @@ def _export_to_folder(
             base = layout.current()
             _remove_debris(layout, keep=base)
             version.mkdir()
-            with wh.read() as con:
+            with _export_connection(wh) as con:
                 build = _build(con, str(version), _folder_files(base), months)
             if base is not None:  # files are kept only from a current version
                 for name, files in build.kept.items():
@@ -218,7 +223,7 @@ def _export_to_folder(
 def _export_to_s3(wh: Warehouse, root: str, months: "_Months | None") -> ExportResult:
     objects = _S3Objects(root, wh.storage)
     try:
-        with wh.read() as con:
+        with _export_connection(wh) as con:
             if not is_s3(wh.data_path):  # a local lake's connections have no S3 access yet
                 load_extensions(con, ["httpfs"])
                 con.execute(s3_secret(wh.storage, lambda value, _: value))
@@ -228,6 +233,23 @@ def _export_to_s3(wh: Warehouse, root: str, months: "_Months | None") -> ExportR
     except (OSError, duckdb.Error) as error:
         raise _cannot_write(objects.root, error) from None
     return build.result(objects.root, None)
+
+
+@contextmanager
+def _export_connection(wh: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection of the export's own, in one transaction (one snapshot for every
+    file), whose memory is capped and which may spill to a temporary folder: a finance view over
+    a long history hash-joins and aggregates all of usage_by_category, and a reader's connection
+    may not spill (it writes nothing), so it would hold all of it in memory."""
+    with tempfile.TemporaryDirectory(prefix="export-spill-") as spill:
+        con = wh.connect(read_only=True)
+        try:
+            con.execute(f"SET memory_limit = {quoted(EXPORT_MEMORY_LIMIT)}")
+            con.execute(f"SET temp_directory = {quoted(spill)}")
+            con.execute("BEGIN TRANSACTION")
+            yield con
+        finally:
+            con.close()
 
 
 Files = dict[str, set[str]]
